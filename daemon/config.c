@@ -560,31 +560,33 @@ ckey_type_name(enum ckey_type t)
 	return "?";
 }
 
-/* Levenshtein distance of two short names. */
+/* Edit distance of two short names, a swap of neighbours counting one. */
 static size_t
 edit_distance(const char *a, const char *b)
 {
-	size_t	la = strlen(a), lb = strlen(b), i, j;
-	size_t	row[64], prev, tmp;
+	size_t	la = strlen(a), lb = strlen(b), i, j, c, v;
+	size_t	d[64][64];
 
 	if (la >= 64 || lb >= 64)
 		return 99;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
 	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		prev = row[0];
-		row[0] = i;
+		d[0][j] = j;
+	for (i = 1; i <= la; i++)
 		for (j = 1; j <= lb; j++) {
-			tmp = row[j];
-			row[j] = prev + (a[i - 1] != b[j - 1]);
-			if (row[j - 1] + 1 < row[j])
-				row[j] = row[j - 1] + 1;
-			if (tmp + 1 < row[j])
-				row[j] = tmp + 1;
-			prev = tmp;
+			c = a[i - 1] != b[j - 1];
+			v = d[i - 1][j - 1] + c;
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
 		}
-	}
-	return row[lb];
+	return d[la][lb];
 }
 
 /*
