@@ -665,6 +665,58 @@ set_string(struct cload *cl, const struct ckey *k, const char *v)
 		*dst = xstrdup(v);
 }
 
+/*
+ * libconfig 1.5 reads a decimal integer beyond 32 bits without an L
+ * suffix as its low 32 bits, silently.  Find "name = digits" on the
+ * setting's line and return the number written there, so that a range
+ * error quotes it; return n when the text is not found as expected.
+ */
+static long long
+raw_integer(const char *file, int line, const char *name, long long n)
+{
+	FILE		*fp;
+	char		*text = NULL, *p, *end;
+	size_t		 cap = 0, len = strlen(name);
+	long long	 v;
+	int		 i;
+
+	if ((fp = fopen(file, "r")) == NULL)
+		return n;
+	for (i = 0; i < line; i++)
+		if (getline(&text, &cap, fp) == -1) {
+			free(text);
+			fclose(fp);
+			return n;
+		}
+	fclose(fp);
+	for (p = text; (p = strstr(p, name)) != NULL; p += len) {
+		if (p > text && (p[-1] == '_' || (p[-1] >= 'a' &&
+		    p[-1] <= 'z')))
+			continue;
+		end = p + len;
+		end += strspn(end, " \t");
+		if (*end != '=' && *end != ':')
+			continue;
+		end++;
+		end += strspn(end, " \t");
+		if (!((end[0] >= '0' && end[0] <= '9') || ((end[0] == '-' ||
+		    end[0] == '+') && end[1] >= '0' && end[1] <= '9')))
+			break;
+		if (end[0] == '0' && (end[1] == 'x' || end[1] == 'X'))
+			break;
+		errno = 0;
+		v = strtoll(end, NULL, 10);
+		if (errno == ERANGE)
+			v = end[0] == '-' ? LLONG_MIN : LLONG_MAX;
+		free(text);
+		/* Only the same number, wrapped, is the one we look for. */
+		return (int)(unsigned int)(unsigned long long)v == (int)n ?
+		    v : n;
+	}
+	free(text);
+	return n;
+}
+
 /* Check one setting against its key and store it in the struct. */
 static void
 config_set(struct cload *cl, const struct ckey *k, config_setting_t *s)
@@ -728,8 +780,12 @@ config_set(struct cload *cl, const struct ckey *k, config_setting_t *s)
 	case CK_INT:
 	case CK_DURATION:
 	case CK_SIZE:
-		if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)
+		if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) {
 			n = config_setting_get_int64(s);
+			if (type == CONFIG_TYPE_INT)
+				n = raw_integer(file, line,
+				    config_setting_name(s), n);
+		}
 		else if (type == CONFIG_TYPE_STRING && k->type != CK_INT) {
 			v = config_setting_get_string(s);
 			if ((n = unit_parse(k->type, v)) < 0) {
@@ -1048,6 +1104,7 @@ config_load(const char *path, struct errlist *errs)
 	struct cload	 cl;
 	config_t	 cfg;
 	FILE		*fp;
+	struct stat	 st;
 	size_t		 before = errlist_count(errs), first = errs->n;
 	const char	*slash, *efile;
 
@@ -1059,6 +1116,11 @@ config_load(const char *path, struct errlist *errs)
 
 	if ((fp = fopen(path, "r")) == NULL) {
 		errlist_add(errs, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
+		errlist_add(errs, "%s: not a regular file", path);
+		fclose(fp);
 		goto fail;
 	}
 	fclose(fp);

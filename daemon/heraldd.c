@@ -55,7 +55,8 @@ main(int argc, char *argv[])
 	int		 ch, debug = 0, check = 0;
 
 	log_init("heraldd", -1);
-	while ((ch = getopt_long(argc, argv, "c:dnVh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:dnVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -72,7 +73,18 @@ main(int argc, char *argv[])
 		case 'h':
 			usage(stdout);
 			return 0;
+		case ':':
+			fprintf(stderr, "heraldd: -%c needs an argument\n",
+			    optopt);
+			usage(stderr);
+			return EX_USAGE;
 		default:
+			if (optopt != 0)
+				fprintf(stderr, "heraldd: unknown option -%c\n",
+				    optopt);
+			else
+				fprintf(stderr, "heraldd: unknown option %s\n",
+				    argv[optind - 1]);
 			usage(stderr);
 			return EX_USAGE;
 		}

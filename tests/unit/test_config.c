@@ -258,6 +258,34 @@ test_syntax_error(void **state)
 }
 
 static void
+test_not_a_file(void **state)
+{
+	struct errlist	 errs = ERRLIST_INIT;
+	char		*want = xsprintf("%s: not a regular file", tmpdir);
+
+	assert_null(config_load(tmpdir, &errs));
+	assert_int_equal(errs.n, 1);
+	assert_string_equal(errs.msgs[0], want);
+	errlist_free(&errs);
+	free(want);
+}
+
+static void
+test_include(void **state)
+{
+	struct errlist	 errs = ERRLIST_INIT;
+	char		*inc = xsprintf("%s/smtp.conf", tmpdir);
+
+	/* An error in an included file names that file and its line. */
+	write_file(inc, "\nsmtp = { tls = \"never\"; };\n", 0644);
+	assert_null(load(MINIMAL "@include \"smtp.conf\"\n", &errs));
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.msgs[0], "smtp.conf:2: smtp.tls must be"));
+	errlist_free(&errs);
+	free(inc);
+}
+
+static void
 test_missing_file(void **state)
 {
 	struct errlist	 errs = ERRLIST_INIT;
@@ -331,6 +359,18 @@ test_out_of_range(void **state)
 	    "a string such as \"15m\")",
 	    5, "delivery.max_age must be from 1h to 30d, not 1m",
 	    5, "delivery.batch_size must be an integer, not a string",
+	    0);
+}
+
+static void
+test_big_integer(void **state)
+{
+	/* libconfig 1.5 wraps it to 1215752191 without a word. */
+	expect_errors(MINIMAL
+	    "smtp = { connections = 99999999999; };\n"
+	    "delivery = { batch_size = 10L; max_age = 99999999999L; };\n",
+	    3, "smtp.connections must be from 1 to 100, not 99999999999",
+	    4, "delivery.max_age must be from 1h to 30d, not 99999999999s",
 	    0);
 }
 
@@ -522,9 +562,12 @@ main(void)
 		cmocka_unit_test(test_values_set),
 		cmocka_unit_test(test_syntax_error),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_not_a_file),
+		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_wrong_type),
 		cmocka_unit_test(test_out_of_range),
+		cmocka_unit_test(test_big_integer),
 		cmocka_unit_test(test_bad_enum),
 		cmocka_unit_test(test_missing_required),
 		cmocka_unit_test(test_several_errors),
