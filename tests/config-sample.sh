@@ -13,18 +13,21 @@ out=$("$HERALDD" -n -c "$sample" 2>"$tmp/err"); rc=$?
 [ "$rc" -eq 0 ] || no "sample: exit $rc, want 0: $(cat "$tmp/err")"
 [ "$out" = "configuration OK" ] || no "sample: stdout '$out'"
 
-# Every key of the table is in the sample and in herald.conf(5).
-for key in database templates log_level from_address from_name reply_to \
-    message_id_domain postal_address url username password_file tls ca_file \
-    connections messages_per_connection per_second per_minute per_hour \
-    per_day connect response low_speed_limit low_speed_time listen base_url \
-    secret_file token_expiry max_body subscribes_per_ip_per_hour \
-    subscribes_per_address_per_day max_connections connection_timeout \
-    max_age backoff_initial backoff_max pause_after_policy_failures \
-    shutdown_grace batch_size verp bounce_domain; do
-	grep -Eq "^[[:space:]]*#?$key = " "$sample" || no "sample lacks $key"
-	grep -q "$key" "$top_srcdir/daemon/herald.conf.5" || \
-	    no "herald.conf.5 lacks $key"
+# Every key of the table in config.c is in the sample (set or commented
+# out) and has its own entry in herald.conf(5).
+keys=$(sed -n 's/^[[:space:]]*\(STR\|NUM\|ENUM\)("\([a-z_.]*\)".*/\2/p' \
+    "$top_srcdir/daemon/config.c")
+[ "$(echo "$keys" | wc -l)" -ge 40 ] || no "found only these keys: $keys"
+for key in $keys; do
+	leaf=${key##*.}
+	grep -Eq "^[[:space:]]*#?$leaf = " "$sample" || no "sample lacks $key"
+	case $key in
+	*.*.*)	entry=${key#*.} ;;	# smtp.rate.per_day: "rate.per_day"
+	*.*)	entry=$leaf ;;
+	*)	entry=$key ;;
+	esac
+	grep -q "^\.It Ic $entry " "$top_srcdir/daemon/herald.conf.5" || \
+	    no "herald.conf.5 lacks an entry for $key"
 done
 
 # Uncommenting every default of the sample must still parse: the
