@@ -893,19 +893,22 @@ key_index(const char *name)
 static int
 secret_check_stat(const char *path, const struct stat *st, char **cause)
 {
-	if (!S_ISREG(st->st_mode)) {
+	mode_t		 m = st->st_mode;
+	int		 g = (m & (S_IRGRP | S_IWGRP)) != 0;
+	int		 o = (m & (S_IROTH | S_IWOTH)) != 0;
+	int		 r = (m & (S_IRGRP | S_IROTH)) != 0;
+	int		 w = (m & (S_IWGRP | S_IWOTH)) != 0;
+
+	if (!S_ISREG(m)) {
 		*cause = xsprintf("%s is not a regular file", path);
 		return -1;
 	}
-	if (st->st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
+	if (g || o) {
 		*cause = xsprintf("%s is %s by %s (mode %04o): it holds a "
 		    "secret; run chmod 600 %s", path,
-		    (st->st_mode & (S_IRGRP | S_IROTH)) ?
-		    ((st->st_mode & (S_IWGRP | S_IWOTH)) ?
-		    "readable and writable" : "readable") : "writable",
-		    (st->st_mode & (S_IRWXG)) && (st->st_mode & S_IRWXO) ?
-		    "group and others" : (st->st_mode & S_IRWXO) ? "others" :
-		    "group", (unsigned)(st->st_mode & 07777), path);
+		    r && w ? "readable and writable" : r ? "readable" :
+		    "writable", g && o ? "group and others" : g ? "group" :
+		    "others", (unsigned)(m & 07777), path);
 		return -1;
 	}
 	return 0;
