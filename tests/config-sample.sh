@@ -33,7 +33,9 @@ done
 # Uncommenting every default of the sample must still parse: the
 # documented defaults are valid values.
 sed -e 's/^\([[:space:]]*\)#\([a-z_]* = .*;\)$/\1\2/' \
-    -e 's|"/etc/herald/smtp-password"|"pw"|' "$sample" >"$tmp/all.conf"
+    -e 's|"/etc/herald/smtp-password"|"pw"|' \
+    -e 's|@pkgdatadir@|/usr/share/herald|' -e "s|@sysconfdir@|$tmp|" \
+    "$sample" >"$tmp/all.conf"
 printf 'x\n' >"$tmp/pw"; chmod 600 "$tmp/pw"
 out=$("$HERALDD" -n -c "$tmp/all.conf" 2>"$tmp/err"); rc=$?
 [ "$rc" -eq 0 ] && [ "$out" = "configuration OK" ] || \
