@@ -176,6 +176,19 @@ test_header(void **state)
 	subcsv_free(&s);
 	errlist_free(&e);
 
+	assert_int_equal(READ("email,ci\xfft\n", &s, &e), -1);
+	has_error(&e, "subs.csv:1: invalid UTF-8 at byte 9 of the header row");
+	subcsv_free(&s);
+	errlist_free(&e);
+
+	/* Blank and space-only lines before the header are skipped. */
+	assert_int_equal(READ("\n  \t\r\nemail\na@example.org\n", &s, &e),
+	    0);
+	assert_int_equal(s.nrows, 1);
+	assert_int_equal(s.rows[0].line, 4);
+	subcsv_free(&s);
+	errlist_free(&e);
+
 	assert_int_equal(READ("email,city,CITY\n", &s, &e), -1);
 	has_error(&e, "subs.csv:1: column 'CITY' appears twice");
 	subcsv_free(&s);
