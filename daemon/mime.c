@@ -28,97 +28,107 @@ static const char hexdig[] = "0123456789ABCDEF";
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* Quoted-printable classes of a byte. */
-enum {
-	QP_LIT = 0,	/* copied as is */
-	QP_ENC,		/* always =XX */
-	QP_WS,		/* space or tab: =XX only before a line break */
-	QP_LF,
-	QP_CR
+/*
+ * Quoted-printable, one table entry per byte: its output padded to 4 bytes
+ * (so that copying it is one 32-bit store), how many of those count, and
+ * whether it needs the slow path (a line break).  Space and tab are copied
+ * as is; one that turns out to end a line is patched afterwards.
+ */
+struct qp_ent {
+	unsigned char	s[4];
+	unsigned char	len;
+	unsigned char	slow;
 };
 
-static const unsigned char qp_class[256] = {
-	[0 ... 8] = QP_ENC,
-	['\t'] = QP_WS,
-	['\n'] = QP_LF,
-	[11 ... 12] = QP_ENC,
-	['\r'] = QP_CR,
-	[14 ... 31] = QP_ENC,
-	[' '] = QP_WS,
-	['='] = QP_ENC,
-	[127 ... 255] = QP_ENC,
+#define QP_LIT(x)	(((x) >= 32 && (x) <= 126 && (x) != '=') || (x) == 9)
+#define QP_E(x)	{ { QP_LIT(x) ? (x) : '=', \
+		    QP_LIT(x) ? 0 : "0123456789ABCDEF"[(x) >> 4], \
+		    QP_LIT(x) ? 0 : "0123456789ABCDEF"[(x) & 15], 0 }, \
+		  QP_LIT(x) ? 1 : 3, (x) == '\n' || (x) == '\r' }
+#define QP_E4(x)	QP_E(x), QP_E((x) + 1), QP_E((x) + 2), QP_E((x) + 3)
+#define QP_E16(x)	QP_E4(x), QP_E4((x) + 4), QP_E4((x) + 8), QP_E4((x) + 12)
+#define QP_E64(x)	QP_E16(x), QP_E16((x) + 16), QP_E16((x) + 32), \
+			QP_E16((x) + 48)
+static const struct qp_ent qp_tab[256] = {
+	QP_E64(0), QP_E64(64), QP_E64(128), QP_E64(192)
 };
 
 /* Encoded output lines hold at most 75 characters plus a soft-break "=". */
 #define QP_WIDTH	75
 
+/* A space or tab that ends a line is written as =20 or =09. */
+static char *
+qp_unspace(char *p, size_t *col)
+{
+	unsigned char	c;
+
+	if (*col == 0 || (p[-1] != ' ' && p[-1] != '\t'))
+		return p;
+	c = (unsigned char)*--p;
+	--*col;
+	if (*col + 3 > QP_WIDTH) {
+		memcpy(p, "=\r\n", 3);
+		p += 3;
+		*col = 0;
+	}
+	p[0] = '=';
+	p[1] = hexdig[c >> 4];
+	p[2] = hexdig[c & 15];
+	*col += 3;
+	return p + 3;
+}
+
 void
 mime_qp_encode(struct buf *b, const char *src, size_t n)
 {
 	const unsigned char	*s = (const unsigned char *)src;
+	const struct qp_ent	*e;
 	char			*p;
 	size_t			 i, col = 0;
 	unsigned int		 c;
 
 	/* Worst case: every byte as =XX, plus a soft break every 25. */
-	buf_reserve(b, n * 3 + (n / 25 + 1) * 3 + 4);
+	buf_reserve(b, n * 3 + (n / 25 + 1) * 3 + 8);
 	p = b->data + b->len;
 	for (i = 0; i < n; i++) {
 		c = s[i];
-		switch (qp_class[c]) {
-		case QP_LIT:
-			if (col >= QP_WIDTH) {
-				memcpy(p, "=\r\n", 3);
-				p += 3;
-				col = 0;
-			}
-			if (col == 0 && (c == '.' || (c == 'F' &&
-			    n - i >= 5 && memcmp(s + i, "From ", 5) == 0)))
-				goto encode;
-			*p++ = (char)c;
-			col++;
+		e = &qp_tab[c];
+		/* The common case: inside a line, with room for it. */
+		if (!e->slow && col - 1 < (size_t)QP_WIDTH - e->len) {
+			memcpy(p, e->s, 4);
+			p += e->len;
+			col += e->len;
 			continue;
-		case QP_WS:
-			if (i + 1 == n || s[i + 1] == '\n' ||
-			    (s[i + 1] == '\r' && i + 2 < n && s[i + 2] == '\n'))
-				goto encode;
-			if (col >= QP_WIDTH) {
-				memcpy(p, "=\r\n", 3);
-				p += 3;
-				col = 0;
-			}
-			*p++ = (char)c;
-			col++;
-			continue;
-		case QP_LF:
+		}
+		if (c == '\n' || (c == '\r' && i + 1 < n && s[i + 1] == '\n')) {
+			if (c == '\r')
+				i++;
+			p = qp_unspace(p, &col);
 			*p++ = '\r';
 			*p++ = '\n';
 			col = 0;
 			continue;
-		case QP_CR:
-			if (i + 1 < n && s[i + 1] == '\n') {
-				*p++ = '\r';
-				*p++ = '\n';
-				col = 0;
-				i++;
-				continue;
-			}
-			break;
-		default:
-			break;
 		}
-encode:
-		if (col + 3 > QP_WIDTH) {
+		if (col + e->len > QP_WIDTH) {
 			memcpy(p, "=\r\n", 3);
 			p += 3;
 			col = 0;
 		}
-		p[0] = '=';
-		p[1] = hexdig[c >> 4];
-		p[2] = hexdig[c & 15];
-		p += 3;
-		col += 3;
+		/* Guard against relays that mangle "." and "From " lines. */
+		if (col == 0 && (c == '.' || (c == 'F' && n - i >= 5 &&
+		    memcmp(s + i, "From ", 5) == 0))) {
+			p[0] = '=';
+			p[1] = hexdig[c >> 4];
+			p[2] = hexdig[c & 15];
+			p += 3;
+			col = 3;
+			continue;
+		}
+		memcpy(p, e->s, 4);
+		p += e->len;
+		col += e->len;
 	}
+	p = qp_unspace(p, &col);
 	b->len = (size_t)(p - b->data);
 	b->data[b->len] = '\0';
 }
