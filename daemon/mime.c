@@ -354,6 +354,11 @@ hdr_encoded(struct hdr *h, const char *ws, size_t wslen, const char *s,
 		    end++)
 			if (brk[end])
 				best = end;
+		if (best == pos && !h->fresh) {
+			/* The next cluster fits on a line of its own. */
+			hdr_fold(h);
+			continue;
+		}
 		if (best == pos) {
 			/* One cluster too long for a word: cut at characters. */
 			for (end = pos + 1; end <= n &&
@@ -428,6 +433,11 @@ hdr_text(struct hdr *h, const char *s, int phrase)
 
 	run = runend = runws = NULL;
 	runwslen = 0;
+	if (*s != '\0' && s[strspn(s, " ")] == '\0') {
+		/* Only spaces: keep them, inside an encoded word. */
+		hdr_encoded(h, NULL, 0, s, strlen(s));
+		return;
+	}
 	for (;;) {
 		ws = s;
 		while (*s == ' ')
@@ -445,6 +455,13 @@ hdr_text(struct hdr *h, const char *s, int phrase)
 			w = ws;
 			wlen += wslen;
 			wslen = 0;
+			edge = 1;
+		}
+		/* A long stretch of spaces cannot be folded: encode it. */
+		if (wslen > 64) {
+			w = ws + 1;
+			wlen += wslen - 1;
+			wslen = 1;
 			edge = 1;
 		}
 		if (s[strspn(s, " ")] == '\0' && *s == ' ') {

@@ -125,9 +125,9 @@ rfc2047_decode(struct buf *out, const char *body)
 	struct buf	 unf = BUF_INIT, ws = BUF_INIT, w = BUF_INIT;
 	const char	*p, *e;
 	int		 last_ew = 0, ew;
-	ucs4_t		 prev = 0, next;
-	const uint8_t	*u;
-	size_t		 n;
+	size_t		 cuts[512], ncuts = 0, i;
+	char		*brk;
+	ucs4_t		 prev;
 
 	for (p = body; *p != '\0'; p++)
 		if (!(p[0] == '\r' && p[1] == '\n'))
@@ -149,22 +149,14 @@ rfc2047_decode(struct buf *out, const char *body)
 			assert_true(e - p <= 75);
 			buf_reset(&w);
 			b64_decode(&w, p + 10, (size_t)(e - p - 12));
-			u = (const uint8_t *)buf_cstr(&w);
-			assert_null(u8_check(u, w.len));
-			if (last_ew && w.len > 0) {
-				/* A cut between words: a cluster break. */
-				u8_mbtouc(&next, u, w.len);
-				assert_true(prev != 0x17d2);
-				assert_true(uc_is_grapheme_break(prev, next));
-			}
-			if (!last_ew)
+			assert_null(u8_check((const uint8_t *)buf_cstr(&w),
+			    w.len));
+			if (last_ew) {
+				assert_true(ncuts < 512);
+				cuts[ncuts++] = out->len;
+			} else
 				buf_add(out, ws.data, ws.len);
 			buf_add(out, w.data, w.len);
-			n = w.len;
-			if (n > 0) {
-				const uint8_t *q = u8_prev(&prev, u + n, u);
-				assert_non_null(q);
-			}
 		} else {
 			buf_add(out, ws.data, ws.len);
 			buf_add(out, p, (size_t)(e - p));
@@ -172,6 +164,20 @@ rfc2047_decode(struct buf *out, const char *body)
 		last_ew = ew;
 		p = e;
 	}
+	/* Each cut between two words: a cluster break, not after COENG. */
+	brk = malloc(out->len + 1);
+	u8_grapheme_breaks((const uint8_t *)buf_cstr(out), out->len, brk);
+	for (i = 0; i < ncuts; i++) {
+		assert_true(cuts[i] > 0 && cuts[i] < out->len);
+		if (!brk[cuts[i]])
+			print_error("cut at %zu in \"%s\"\n", cuts[i], out->data);
+		assert_true(brk[cuts[i]]);
+		assert_non_null(u8_prev(&prev,
+		    (const uint8_t *)out->data + cuts[i],
+		    (const uint8_t *)out->data));
+		assert_true(prev != 0x17d2);
+	}
+	free(brk);
 	buf_free(&unf);
 	buf_free(&ws);
 	buf_free(&w);
@@ -280,6 +286,48 @@ test_qp_long_lines(void **state)
 	assert_int_equal(back.len, in.len);
 	assert_memory_equal(back.data, in.data, in.len);
 	buf_free(&in);
+	buf_free(&out);
+	buf_free(&back);
+}
+
+/* A small fixed-seed generator: the same cases on every run. */
+static uint32_t
+lcg(uint32_t *st)
+{
+	*st = *st * 1103515245u + 12345u;
+	return *st >> 8;
+}
+
+static void
+test_qp_random(void **state)
+{
+	static const char pool[] = "aF. \t\r\n=From x\xe1\x9e\x9f\xff\x00";
+	struct buf	 in = BUF_INIT, want = BUF_INIT, out = BUF_INIT;
+	struct buf	 back = BUF_INIT;
+	uint32_t	 st = 42;
+	size_t		 i, len;
+	int		 round;
+
+	for (round = 0; round < 2000; round++) {
+		buf_reset(&in);
+		buf_reset(&want);
+		buf_reset(&out);
+		buf_reset(&back);
+		len = lcg(&st) % 300;
+		for (i = 0; i < len; i++)
+			buf_addc(&in, pool[lcg(&st) % (sizeof(pool) - 1)]);
+		for (i = 0; i < in.len; i++)
+			if (!(in.data[i] == '\r' && i + 1 < in.len &&
+			    in.data[i + 1] == '\n'))
+				buf_addc(&want, in.data[i]);
+		mime_qp_encode(&out, in.data, in.len);
+		check_lines(out.data, out.len, 76);
+		qp_decode(&back, out.data, out.len);
+		assert_int_equal(back.len, want.len);
+		assert_memory_equal(back.data, want.data, want.len);
+	}
+	buf_free(&in);
+	buf_free(&want);
 	buf_free(&out);
 	buf_free(&back);
 }
@@ -395,6 +443,28 @@ test_header_emoji(void **state)
 }
 
 static void
+test_header_random(void **state)
+{
+	static const char *const pieces[] = {
+		"R2P", " ", "  ", "ស្ត្រី", "ក្សត្រ", "é", "👩‍👩‍👧‍👦", "🇰🇭", "=?",
+		"word", "ព្រឹត្តិការណ៍", "\"q\"", "a,b", "x"
+	};
+	struct buf	s = BUF_INIT;
+	uint32_t	st = 7;
+	int		round, k, n;
+
+	for (round = 0; round < 300; round++) {
+		buf_reset(&s);
+		n = 1 + (int)(lcg(&st) % 60);
+		for (k = 0; k < n; k++)
+			buf_adds(&s, pieces[lcg(&st) %
+			    (sizeof(pieces) / sizeof(*pieces))]);
+		subject_round_trip(s.data, 78);
+	}
+	buf_free(&s);
+}
+
+static void
 test_header_300(void **state)
 {
 	struct buf	b = BUF_INIT;
@@ -422,6 +492,16 @@ test_header_long_word(void **state)
 	mime_header_unstructured(&b, "Subject", s.data);
 	assert_null(strstr(b.data, "=?"));
 	check_lines(b.data, b.len, 998);
+	/* 2000 spaces cannot be folded either: encoded. */
+	buf_reset(&b);
+	buf_reset(&s);
+	buf_adds(&s, "a");
+	for (i = 0; i < 2000; i++)
+		buf_addc(&s, ' ');
+	buf_adds(&s, "b");
+	mime_header_unstructured(&b, "Subject", s.data);
+	check_lines(b.data, b.len, 78);
+	subject_round_trip(s.data, 78);
 	/* A word of 2000 would pass 998: it is encoded and folded. */
 	for (i = 0; i < 2000; i++)
 		buf_addc(&s, 'y');
@@ -655,12 +735,14 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_qp_basic),
 		cmocka_unit_test(test_qp_long_lines),
+		cmocka_unit_test(test_qp_random),
 		cmocka_unit_test(test_base64_vectors),
 		cmocka_unit_test(test_base64_lines),
 		cmocka_unit_test(test_header_ascii_plain),
 		cmocka_unit_test(test_header_latin),
 		cmocka_unit_test(test_header_khmer),
 		cmocka_unit_test(test_header_emoji),
+		cmocka_unit_test(test_header_random),
 		cmocka_unit_test(test_header_300),
 		cmocka_unit_test(test_header_long_word),
 		cmocka_unit_test(test_header_folding),
