@@ -33,7 +33,8 @@ char	*markdown_to_html(const char *src, size_t len);
  * width display columns (counted per character, never splitting one),
  * breaking at spaces and after U+200B ZERO WIDTH SPACE; a word longer
  * than the width (Khmer runs without spaces) stays whole on its line.
- * width <= 0 means no wrapping.  Raw HTML is left out.  Returns a string
+ * width <= 0 means no wrapping; text inside deep quotes or lists keeps
+ * at least 20 columns.  Raw HTML is left out.  Returns a string
  * the caller frees, ending in a newline unless empty; never NULL.
  */
 char	*markdown_to_text(const char *src, size_t len, int width);
