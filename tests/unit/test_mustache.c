@@ -1,0 +1,306 @@
+/* Unit tests of the Mustache engine beyond the spec: errors and limits. */
+#include "autoconf.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "buf.h"
+#include "mustache.h"
+#include "value.h"
+#include "xmalloc.h"
+
+/* Partials by name from a NULL-terminated list of {name, template}. */
+struct lib {
+	const char		*names[8];
+	struct mustache_tmpl	*tmpls[8];
+};
+
+static const struct mustache_tmpl *
+lib_get(void *arg, const char *name)
+{
+	struct lib	*l = arg;
+	size_t		 i;
+
+	for (i = 0; i < 8 && l->names[i] != NULL; i++)
+		if (strcmp(l->names[i], name) == 0)
+			return l->tmpls[i];
+	return NULL;
+}
+
+static struct mustache_tmpl *
+parse_ok(const char *name, const char *src)
+{
+	struct mustache_tmpl	*t;
+	char			*cause = NULL;
+
+	t = mustache_parse(name, src, strlen(src), &cause);
+	if (t == NULL)
+		fail_msg("%s: unexpected parse error: %s", name, cause);
+	return t;
+}
+
+static void
+lib_add(struct lib *l, const char *name, const char *src)
+{
+	size_t	i = 0;
+
+	while (l->names[i] != NULL)
+		i++;
+	l->names[i] = name;
+	l->tmpls[i] = parse_ok(name, src);
+}
+
+static void
+lib_free(struct lib *l)
+{
+	size_t	i;
+
+	for (i = 0; i < 8 && l->names[i] != NULL; i++)
+		mustache_free(l->tmpls[i]);
+}
+
+/* Render src against one value; returns the output (caller frees). */
+static char *
+render(const char *src, const struct value *data, int flags, struct lib *l)
+{
+	struct mustache_tmpl	*t = parse_ok("t", src);
+	const struct value	*stack[1] = { data };
+	struct buf		 out = BUF_INIT;
+	char			*cause = NULL;
+
+	if (mustache_render(t, stack, data ? 1 : 0, flags, l ? lib_get : NULL,
+	    l, &out, &cause) == -1)
+		fail_msg("unexpected render error: %s", cause);
+	mustache_free(t);
+	buf_reserve(&out, 0);
+	return buf_steal(&out);
+}
+
+static void
+parse_fails(const char *src, const char *want)
+{
+	char			*cause = NULL;
+	struct mustache_tmpl	*t;
+
+	t = mustache_parse("page.mustache", src, strlen(src), &cause);
+	assert_null(t);
+	assert_non_null(cause);
+	if (strcmp(cause, want) != 0)
+		fail_msg("for \"%s\": got \"%s\", want \"%s\"", src, cause,
+		    want);
+	free(cause);
+}
+
+static void
+test_parse_errors(void **state)
+{
+	parse_fails("a\n{{#items}}\nx\n",
+	    "page.mustache:2: unclosed section 'items'");
+	parse_fails("{{#a}}\n{{#b}}\n{{/a}}",
+	    "page.mustache:3: close tag 'a' does not match 'b' opened at "
+	    "line 2");
+	parse_fails("x\n\n{{/a}}",
+	    "page.mustache:3: close tag without an open section 'a'");
+	parse_fails("ok\nHello {{name",
+	    "page.mustache:2: unclosed tag: no closing '}}'");
+	parse_fails("{{{name}}", "page.mustache:1: unclosed tag: no closing "
+	    "'}}}'");
+	parse_fails("{{=<%>=}}", "page.mustache:1: bad delimiter change "
+	    "'<%>'");
+	parse_fails("{{= a b c =}}", "page.mustache:1: bad delimiter change "
+	    "' a b c '");
+	parse_fails("\n{{}}", "page.mustache:2: empty tag name");
+	parse_fails("{{a b}}", "page.mustache:1: whitespace in tag name "
+	    "'a b'");
+	parse_fails("{{a..b}}", "page.mustache:1: empty part in dotted name "
+	    "'a..b'");
+	parse_fails("{{<layout}}{{$x}}\n", "page.mustache:1: unclosed "
+	    "section 'x'");
+}
+
+static void
+test_nesting_limit(void **state)
+{
+	struct buf	 src = BUF_INIT;
+	char		*cause = NULL;
+	int		 i;
+
+	for (i = 0; i < 300; i++)
+		buf_adds(&src, "{{#a}}");
+	assert_null(mustache_parse("deep", src.data, src.len, &cause));
+	assert_non_null(strstr(cause, "nested too deeply"));
+	free(cause);
+	buf_free(&src);
+}
+
+static void
+test_recursion_limit(void **state)
+{
+	struct lib		 l = { { NULL }, { NULL } };
+	struct mustache_tmpl	*t;
+	struct buf		 out = BUF_INIT;
+	char			*cause = NULL;
+
+	lib_add(&l, "loop", "x\n{{>loop}}");
+	t = parse_ok("main", "{{>loop}}");
+	assert_int_equal(mustache_render(t, NULL, 0, 0, lib_get, &l, &out,
+	    &cause), -1);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "loop:2: templates nest deeper"));
+	free(cause);
+	cause = NULL;
+	mustache_free(t);
+
+	/* A block whose override holds the same block. */
+	lib_add(&l, "layout", "[{{$x}}d{{/x}}]");
+	t = parse_ok("self", "{{<layout}}{{$x}}a{{$x}}b{{/x}}{{/x}}"
+	    "{{/layout}}");
+	buf_reset(&out);
+	assert_int_equal(mustache_render(t, NULL, 0, 0, lib_get, &l, &out,
+	    &cause), -1);
+	assert_non_null(strstr(cause, "nest deeper"));
+	free(cause);
+	mustache_free(t);
+	buf_free(&out);
+	lib_free(&l);
+}
+
+static void
+test_escaping(void **state)
+{
+	struct value	*m = value_map();
+	char		*s;
+
+	value_map_set(m, "x", value_cstring("<a href=\"q\">Tom & Jerry's</a>"));
+	s = render("{{x}}|{{{x}}}|{{&x}}", m, 0, NULL);
+	assert_string_equal(s, "&lt;a href=&quot;q&quot;&gt;Tom &amp; "
+	    "Jerry&#39;s&lt;/a&gt;|<a href=\"q\">Tom & Jerry's</a>|"
+	    "<a href=\"q\">Tom & Jerry's</a>");
+	free(s);
+	s = render("{{x}}", m, MUSTACHE_NOESCAPE, NULL);
+	assert_string_equal(s, "<a href=\"q\">Tom & Jerry's</a>");
+	free(s);
+	value_free(m);
+}
+
+static void
+test_values(void **state)
+{
+	struct value	*m = value_map(), *l = value_list();
+	char		*s;
+
+	value_map_set(m, "n", value_number(1.210));
+	value_map_set(m, "i", value_number(42));
+	value_map_set(m, "neg", value_number(-0.5));
+	value_map_set(m, "t", value_bool(1));
+	value_map_set(m, "z", value_null());
+	value_list_push(l, value_cstring("km"));
+	value_list_push(l, value_cstring("en"));
+	value_map_set(m, "langs", l);
+	s = render("{{n}} {{i}} {{neg}} {{t}} [{{z}}] "
+	    "{{#langs}}<{{.}}>{{/langs}}{{^langs}}none{{/langs}} [{{langs}}]",
+	    m, 0, NULL);
+	assert_string_equal(s, "1.21 42 -0.5 true [] <km><en> []");
+	free(s);
+	value_free(m);
+}
+
+static void
+test_stack(void **state)
+{
+	struct value		*low = value_map(), *high = value_map();
+	const struct value	*stack[2];
+	struct mustache_tmpl	*t;
+	struct buf		 out = BUF_INIT;
+	char			*cause = NULL;
+	int			 i;
+
+	value_map_set(low, "site", value_cstring("R2P"));
+	value_map_set(low, "name", value_cstring("low"));
+	value_map_set(high, "name", value_cstring("Sokha"));
+	stack[0] = low;
+	stack[1] = high;
+	t = parse_ok("t", "{{name}} @ {{site}}\n");
+	/* One parse, many renders, the same output each time. */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(mustache_render(t, stack, 2, 0, NULL, NULL,
+		    &out, &cause), 0);
+	assert_string_equal(out.data, "Sokha @ R2P\nSokha @ R2P\n"
+	    "Sokha @ R2P\n");
+	mustache_free(t);
+	buf_free(&out);
+	value_free(low);
+	value_free(high);
+}
+
+static void
+test_layout(void **state)
+{
+	struct lib	 l = { { NULL }, { NULL } };
+	struct value	*m = value_map();
+	char		*s;
+
+	value_map_set(m, "title", value_cstring("Bulletin 3"));
+	value_map_set(m, "body", value_cstring("line one\nline two"));
+	lib_add(&l, "layout",
+	    "<html>\n"
+	    "  <head><title>{{$title}}Friends of R2P{{/title}}</title></head>\n"
+	    "  <body>\n"
+	    "    {{$content}}\n"
+	    "    <p>nothing</p>\n"
+	    "    {{/content}}\n"
+	    "    {{>footer}}\n"
+	    "  </body>\n"
+	    "</html>\n");
+	lib_add(&l, "footer", "<footer>\n  bye\n</footer>\n");
+	s = render(
+	    "{{<layout}}\n"
+	    "{{$title}}{{title}}{{/title}}\n"
+	    "{{$content}}\n"
+	    "<h1>{{title}}</h1>\n"
+	    "<pre>{{body}}</pre>\n"
+	    "{{/content}}\n"
+	    "{{/layout}}\n", m, 0, &l);
+	assert_string_equal(s,
+	    "<html>\n"
+	    "  <head><title>Bulletin 3</title></head>\n"
+	    "  <body>\n"
+	    "    <h1>Bulletin 3</h1>\n"
+	    "    <pre>line one\nline two</pre>\n"
+	    "    <footer>\n"
+	    "      bye\n"
+	    "    </footer>\n"
+	    "  </body>\n"
+	    "</html>\n");
+	free(s);
+	/* Missing partials and a missing callback render empty. */
+	s = render("[{{>nope}}{{<nope}}{{/nope}}]", m, 0, &l);
+	assert_string_equal(s, "[]");
+	free(s);
+	s = render("[{{>footer}}]", m, 0, NULL);
+	assert_string_equal(s, "[]");
+	free(s);
+	lib_free(&l);
+	value_free(m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest	tests[] = {
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_nesting_limit),
+		cmocka_unit_test(test_recursion_limit),
+		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_stack),
+		cmocka_unit_test(test_layout),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
