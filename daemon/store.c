@@ -40,7 +40,7 @@ static const char *const store_migrations[] = {
 	" name TEXT,"
 	" lang TEXT,"
 	" attrs TEXT NOT NULL DEFAULT '{}'"
-	"  CHECK (json_valid(attrs) AND json_type(attrs) = 'object'),"
+	"  CHECK (json_type(attrs) = 'object'),"
 	" state TEXT NOT NULL DEFAULT 'active'"
 	"  CHECK (state IN ('active', 'bounced', 'blocked')),"
 	" bounces INTEGER NOT NULL DEFAULT 0,"
@@ -61,7 +61,6 @@ static const char *const store_migrations[] = {
 	" UNIQUE (list_id, subscriber_id)"
 	");"
 	"CREATE INDEX subscriptions_subscriber ON subscriptions(subscriber_id);"
-	"CREATE INDEX subscriptions_list_state ON subscriptions(list_id, state);"
 	"CREATE TABLE issues ("
 	" id INTEGER PRIMARY KEY,"
 	" list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,"
@@ -113,7 +112,6 @@ static const char *const store_migrations[] = {
 	" source TEXT NOT NULL,"
 	" detail TEXT"
 	");"
-	"CREATE INDEX events_email ON events(email);"
 	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
 	" BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
 	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
@@ -133,7 +131,9 @@ enum store_stmt {
 	S_LIST_GET,
 	S_LIST_ALL,
 	S_LIST_DELETE,
-	S_SUBR_UPSERT,
+	S_SUBR_ID,
+	S_SUBR_INSERT,
+	S_SUBR_UPDATE,
 	S_SUBR_GET,
 	S_SUBR_SUBS,
 	S_SUBN_STATE,
@@ -172,15 +172,16 @@ static const char *const store_sql[S_NSTMT] = {
 	[S_LIST_GET] = "SELECT " LIST_COLS " FROM lists l WHERE l.name = ?1",
 	[S_LIST_ALL] = "SELECT " LIST_COLS " FROM lists l ORDER BY l.name",
 	[S_LIST_DELETE] = "DELETE FROM lists WHERE id = ?1",
-	[S_SUBR_UPSERT] = "INSERT INTO subscribers (email, name, lang, attrs,"
-	    " created, updated) VALUES (?1, ?2, ?3, coalesce(?4, '{}'), ?5, ?5)"
-	    " ON CONFLICT (email) DO UPDATE SET"
-	    " name = coalesce(excluded.name, name),"
-	    " lang = coalesce(excluded.lang, lang),"
+	[S_SUBR_ID] = "SELECT id FROM subscribers WHERE email = ?1",
+	[S_SUBR_INSERT] = "INSERT INTO subscribers (email, name, lang, attrs,"
+	    " created, updated) VALUES (?1, ?2, ?3, coalesce(?4, '{}'), ?5, ?5)",
+	[S_SUBR_UPDATE] = "UPDATE subscribers SET"
+	    " name = coalesce(?2, name),"
+	    " lang = coalesce(?3, lang),"
 	    " attrs = CASE WHEN ?4 IS NULL THEN attrs"
 	    "  ELSE json_patch(attrs, ?4) END,"
-	    " updated = excluded.updated"
-	    " RETURNING id",
+	    " updated = ?5"
+	    " WHERE id = ?1",
 	[S_SUBR_GET] = "SELECT " SUBR_COLS " FROM subscribers s"
 	    " WHERE s.email = ?1",
 	[S_SUBR_SUBS] = "SELECT l.name, u.state, u.source, u.created,"
@@ -451,6 +452,11 @@ store_open(const char *path, char **cause)
 
 	st = xcalloc(1, sizeof(*st));
 	buf_init(&st->jbuf);
+	/*
+	 * No allocation statistics: they cost a global mutex on every
+	 * malloc.  A no-op (SQLITE_MISUSE) once SQLite is initialized.
+	 */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		if (st->db == NULL)
@@ -473,7 +479,8 @@ store_open(const char *path, char **cause)
 	if (store_exec(st, "PRAGMA journal_mode = WAL", cause, path) == -1 ||
 	    store_exec(st, "PRAGMA foreign_keys = ON", cause, path) == -1 ||
 	    store_exec(st, "PRAGMA synchronous = FULL", cause, path) == -1 ||
-	    store_exec(st, "PRAGMA cache_size = -8000", cause, path) == -1)
+	    store_exec(st, "PRAGMA cache_size = -8000", cause, path) == -1 ||
+	    store_exec(st, "PRAGMA temp_store = MEMORY", cause, path) == -1)
 		goto fail;
 	if (store_migrate(st, path, cause) == -1)
 		goto fail;
@@ -795,7 +802,10 @@ store_attrs_json(struct store *st, const struct store_attr *attrs,
 	return buf_cstr(&st->jbuf);
 }
 
-/* Insert or update a subscriber; its id in *id. */
+/*
+ * Insert or update a subscriber; its id in *id.  A lookup then a plain
+ * INSERT or UPDATE: much cheaper per row than an UPSERT with RETURNING.
+ */
 static int
 store_subscriber_upsert(struct store *st, const char *email,
     const char *name, const char *lang, const char *attrs, int64_t now,
@@ -804,21 +814,39 @@ store_subscriber_upsert(struct store *st, const char *email,
 	sqlite3_stmt	*s;
 	int		 rc;
 
-	if ((s = store_stmt(st, S_SUBR_UPSERT, cause)) == NULL)
+	if ((s = store_stmt(st, S_SUBR_ID, cause)) == NULL)
 		return -1;
 	bind_text(s, 1, email);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		if ((s = store_stmt(st, S_SUBR_UPDATE, cause)) == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 1, *id);
+	} else if (rc == SQLITE_DONE) {
+		*id = -1;
+		sqlite3_reset(s);
+		if ((s = store_stmt(st, S_SUBR_INSERT, cause)) == NULL)
+			return -1;
+		bind_text(s, 1, email);
+	} else {
+		store_sqlfail(st, cause, "finding a subscriber");
+		sqlite3_reset(s);
+		return -1;
+	}
 	bind_text(s, 2, name);
 	bind_text(s, 3, lang);
 	bind_text(s, 4, attrs);
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)now);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
+	if (sqlite3_step(s) != SQLITE_DONE) {
 		store_sqlfail(st, cause, email);
 		sqlite3_reset(s);
 		return -1;
 	}
-	*id = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
+	if (*id == -1)
+		*id = sqlite3_last_insert_rowid(st->db);
 	return 0;
 }
 
@@ -1214,12 +1242,20 @@ store_sub_attr_keys(struct store *st, const char *list, const char *state,
 	return 0;
 }
 
+static int
+store_row_cmp(const void *a, const void *b)
+{
+	const struct subcsv_row	*const *ra = a, *const *rb = b;
+
+	return strcmp((*ra)->email, (*rb)->email);
+}
+
 int
 store_import(struct store *st, const char *list,
     const struct subcsv_row *rows, size_t n, const char *source,
     struct store_import_stats *stats, char **cause)
 {
-	const struct subcsv_row	*row;
+	const struct subcsv_row	*row, **order = NULL;
 	struct store_attr	*attrs = NULL;
 	size_t			 cap = 0, i, k;
 	int64_t			 list_id, subr_id, now = time(NULL);
@@ -1231,8 +1267,16 @@ store_import(struct store *st, const char *list,
 		return -1;
 	if ((list_id = store_list_id(st, list, cause)) == -1)
 		goto fail;
+	/*
+	 * In address order the email index grows at its end instead of
+	 * being written all over: fewer pages touched, far less I/O.
+	 */
+	order = xreallocarray(NULL, n ? n : 1, sizeof(*order));
+	for (i = 0; i < n; i++)
+		order[i] = &rows[i];
+	qsort(order, n, sizeof(*order), store_row_cmp);
 	for (i = 0; i < n; i++) {
-		row = &rows[i];
+		row = order[i];
 		if (row->nattrs > cap) {
 			cap = row->nattrs;
 			attrs = xreallocarray(attrs, cap, sizeof(*attrs));
@@ -1274,10 +1318,12 @@ store_import(struct store *st, const char *list,
 	if (store_commit(st, cause) == -1)
 		goto fail;
 	free(attrs);
+	free(order);
 	return 0;
 fail:
 	store_rollback(st);
 	free(attrs);
+	free(order);
 	memset(stats, 0, sizeof(*stats));
 	return -1;
 }
