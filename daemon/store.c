@@ -48,7 +48,6 @@ static const char *const store_migrations[] = {
 	" updated INTEGER NOT NULL"
 	");"
 	"CREATE TABLE subscriptions ("
-	" id INTEGER PRIMARY KEY,"
 	" list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,"
 	" subscriber_id INTEGER NOT NULL"
 	"  REFERENCES subscribers(id) ON DELETE CASCADE,"
@@ -58,8 +57,8 @@ static const char *const store_migrations[] = {
 	" created INTEGER NOT NULL,"
 	" updated INTEGER NOT NULL,"
 	" confirmed INTEGER,"
-	" UNIQUE (list_id, subscriber_id)"
-	");"
+	" PRIMARY KEY (list_id, subscriber_id)"
+	") WITHOUT ROWID;"
 	"CREATE INDEX subscriptions_subscriber ON subscriptions(subscriber_id);"
 	"CREATE TABLE issues ("
 	" id INTEGER PRIMARY KEY,"
@@ -803,13 +802,14 @@ store_attrs_json(struct store *st, const struct store_attr *attrs,
 }
 
 /*
- * Insert or update a subscriber; its id in *id.  A lookup then a plain
+ * Insert or update a subscriber; its id in *id, *created set when it is
+ * new.  A lookup then a plain
  * INSERT or UPDATE: much cheaper per row than an UPSERT with RETURNING.
  */
 static int
 store_subscriber_upsert(struct store *st, const char *email,
     const char *name, const char *lang, const char *attrs, int64_t now,
-    int64_t *id, char **cause)
+    int64_t *id, int *created, char **cause)
 {
 	sqlite3_stmt	*s;
 	int		 rc;
@@ -845,6 +845,7 @@ store_subscriber_upsert(struct store *st, const char *email,
 		return -1;
 	}
 	sqlite3_reset(s);
+	*created = *id == -1;
 	if (*id == -1)
 		*id = sqlite3_last_insert_rowid(st->db);
 	return 0;
@@ -910,6 +911,7 @@ store_sub_add(struct store *st, const char *list, const char *email,
 {
 	int64_t		 list_id, subr_id, now = time(NULL);
 	const char	*kind, *prev;
+	int		 isnew;
 
 	st->err = STORE_OK;
 	if (store_begin(st, cause) == -1)
@@ -917,7 +919,8 @@ store_sub_add(struct store *st, const char *list, const char *email,
 	if ((list_id = store_list_id(st, list, cause)) == -1)
 		goto fail;
 	if (store_subscriber_upsert(st, email, name, lang,
-	    store_attrs_json(st, attrs, nattrs), now, &subr_id, cause) == -1)
+	    store_attrs_json(st, attrs, nattrs), now, &subr_id, &isnew,
+	    cause) == -1)
 		goto fail;
 	if (store_subn_state(st, list_id, subr_id, &prev, cause) == -1)
 		goto fail;
@@ -1260,6 +1263,7 @@ store_import(struct store *st, const char *list,
 	size_t			 cap = 0, i, k;
 	int64_t			 list_id, subr_id, now = time(NULL);
 	const char		*prev, *detail;
+	int			 isnew;
 
 	st->err = STORE_OK;
 	memset(stats, 0, sizeof(*stats));
@@ -1287,9 +1291,13 @@ store_import(struct store *st, const char *list,
 		}
 		if (store_subscriber_upsert(st, row->email, row->name,
 		    row->lang, store_attrs_json(st, attrs, row->nattrs), now,
-		    &subr_id, cause) == -1)
+		    &subr_id, &isnew, cause) == -1)
 			goto fail;
-		if (store_subn_state(st, list_id, subr_id, &prev, cause) == -1)
+		/* A subscriber created just now has no subscription yet. */
+		if (isnew)
+			prev = "none";
+		else if (store_subn_state(st, list_id, subr_id, &prev,
+		    cause) == -1)
 			goto fail;
 		if (strcmp(prev, "unsubscribed") == 0) {
 			/* Their leaving outranks an old spreadsheet. */
