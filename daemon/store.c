@@ -173,7 +173,8 @@ static const char *const store_sql[S_NSTMT] = {
 	[S_LIST_DELETE] = "DELETE FROM lists WHERE id = ?1",
 	[S_SUBR_ID] = "SELECT id FROM subscribers WHERE email = ?1",
 	[S_SUBR_INSERT] = "INSERT INTO subscribers (email, name, lang, attrs,"
-	    " created, updated) VALUES (?1, ?2, ?3, coalesce(?4, '{}'), ?5, ?5)",
+	    " created, updated) VALUES (?1, ?2, ?3, coalesce(?4, '{}'), ?5, ?5)"
+	    " ON CONFLICT (email) DO NOTHING",
 	[S_SUBR_UPDATE] = "UPDATE subscribers SET"
 	    " name = coalesce(?2, name),"
 	    " lang = coalesce(?3, lang),"
@@ -803,8 +804,10 @@ store_attrs_json(struct store *st, const struct store_attr *attrs,
 
 /*
  * Insert or update a subscriber; its id in *id, *created set when it is
- * new.  A lookup then a plain
- * INSERT or UPDATE: much cheaper per row than an UPSERT with RETURNING.
+ * new.  Try a plain INSERT that does nothing on a known address (one
+ * statement for a new subscriber, the common case of an import), then
+ * look the address up and UPDATE: much cheaper per row than an UPSERT
+ * with RETURNING.
  */
 static int
 store_subscriber_upsert(struct store *st, const char *email,
@@ -814,27 +817,9 @@ store_subscriber_upsert(struct store *st, const char *email,
 	sqlite3_stmt	*s;
 	int		 rc;
 
-	if ((s = store_stmt(st, S_SUBR_ID, cause)) == NULL)
+	if ((s = store_stmt(st, S_SUBR_INSERT, cause)) == NULL)
 		return -1;
 	bind_text(s, 1, email);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(s, 0);
-		sqlite3_reset(s);
-		if ((s = store_stmt(st, S_SUBR_UPDATE, cause)) == NULL)
-			return -1;
-		sqlite3_bind_int64(s, 1, *id);
-	} else if (rc == SQLITE_DONE) {
-		*id = -1;
-		sqlite3_reset(s);
-		if ((s = store_stmt(st, S_SUBR_INSERT, cause)) == NULL)
-			return -1;
-		bind_text(s, 1, email);
-	} else {
-		store_sqlfail(st, cause, "finding a subscriber");
-		sqlite3_reset(s);
-		return -1;
-	}
 	bind_text(s, 2, name);
 	bind_text(s, 3, lang);
 	bind_text(s, 4, attrs);
@@ -845,9 +830,36 @@ store_subscriber_upsert(struct store *st, const char *email,
 		return -1;
 	}
 	sqlite3_reset(s);
-	*created = *id == -1;
-	if (*id == -1)
+	if (sqlite3_changes(st->db) == 1) {
+		*created = 1;
 		*id = sqlite3_last_insert_rowid(st->db);
+		return 0;
+	}
+	*created = 0;
+	if ((s = store_stmt(st, S_SUBR_ID, cause)) == NULL)
+		return -1;
+	bind_text(s, 1, email);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		store_sqlfail(st, cause, "finding a subscriber");
+		sqlite3_reset(s);
+		return -1;
+	}
+	*id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if ((s = store_stmt(st, S_SUBR_UPDATE, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, *id);
+	bind_text(s, 2, name);
+	bind_text(s, 3, lang);
+	bind_text(s, 4, attrs);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)now);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		store_sqlfail(st, cause, email);
+		sqlite3_reset(s);
+		return -1;
+	}
+	sqlite3_reset(s);
 	return 0;
 }
 

@@ -46,6 +46,12 @@ if header != ["email", "name", "lang", "address", "org"]:
     sys.exit(1)
 PYEOF
 
+# JSON carries the same text, control characters escaped.
+run 0 "$H" --json sub show dara@ព្រឹត្តិបត្រ.example
+json_ok
+json_eq 'repr(d["attrs"]["address"])' "'line one\\r\\nline two'"
+json_eq 'd["name"]' "ដារ៉ា"
+
 # import -> export -> import -> export is stable, byte for byte.
 run 0 "$H" import copy "$T/out1.csv"
 run 0 "$H" export copy "$T/out2.csv"
