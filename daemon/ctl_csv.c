@@ -60,7 +60,7 @@ ctl_import(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
 	} else {
 		if ((fp = fopen(file, "r")) == NULL) {
 			ctl_warnx("%s: %s", file, strerror(errno));
-			return errno == ENOENT ? EX_NOINPUT : EX_NOINPUT;
+			return EX_NOINPUT;
 		}
 		name = file;
 	}

@@ -221,6 +221,8 @@ struct store {
 	struct buf	 jbuf;		/* reused for attribute JSON */
 };
 
+#define STORE_BUSY_TIMEOUT	5000	/* ms */
+
 static enum store_err	store_open_err;
 
 /* Set the failure kind and an allocated cause; always returns -1. */
@@ -468,7 +470,7 @@ store_open(const char *path, char **cause)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	if (sqlite3_busy_timeout(st->db, 5000) != SQLITE_OK) {
+	if (sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT) != SQLITE_OK) {
 		store_sqlfail(st, cause, path);
 		goto fail;
 	}
@@ -504,6 +506,12 @@ store_close(struct store *st)
 	sqlite3_close(st->db);
 	buf_free(&st->jbuf);
 	free(st);
+}
+
+int
+store_set_busy_timeout(struct store *st, int ms)
+{
+	return sqlite3_busy_timeout(st->db, ms) == SQLITE_OK ? 0 : -1;
 }
 
 enum store_err

@@ -89,6 +89,8 @@ void	store_close(struct store *);
 enum store_err store_errkind(const struct store *);
 /* The kind of the failure of the last store_open() (no handle then). */
 enum store_err store_open_errkind(void);
+/* How long to wait for another process's lock (default 5000 ms). */
+int	store_set_busy_timeout(struct store *, int ms);
 /* The database's PRAGMA user_version. */
 int	store_schema_version(struct store *);
 
@@ -156,7 +158,14 @@ int	store_import(struct store *, const char *list,
 	    const struct subcsv_row *rows, size_t n, const char *source,
 	    struct store_import_stats *st, char **cause);
 
-/* Events, newest last; for tests and "heraldctl log" later. */
+/*
+ * The journal, append-only (triggers refuse UPDATE and DELETE).  Kinds
+ * written so far: list-create, list-remove (list only); subscribe,
+ * confirm, update, unsubscribe, import (list and email; an import's
+ * detail is "added", "updated", "confirmed" or "kept unsubscribed").
+ * Sources: "cli", "import:FILE", later "web".  Events name the list and
+ * address as text, so they outlive both.  Oldest first.
+ */
 struct store_event {
 	int64_t	 id;
 	int64_t	 time;
