@@ -24,7 +24,10 @@ struct ctl_cmd {
 };
 
 struct ctl {
-	const char	*dbpath;
+	const char	*conf;		/* -c */
+	const char	*dbopt;		/* -d */
+	const char	*dbpath;	/* chosen by ctl_open() */
+	char		*dbowned;	/* dbpath when allocated */
 	int		 json;
 	struct store	*st;
 };
@@ -43,7 +46,10 @@ int	ctl_opt_common(struct ctl *, const struct ctl_cmd *, int ch);
 /* Too few or too many operands: usage on stderr, 64. */
 int	ctl_bad_operands(const struct ctl_cmd *, int argc, int want_min,
 	    int want_max);
-/* Open the database (once); 0 or an exit code after a message. */
+/*
+ * Find the database (-d, HERALD_DB, the configuration, the default) and
+ * open it, once; 0 or an exit code after a message.
+ */
 int	ctl_open(struct ctl *);
 /* Exit code for the store's last failure, after printing cause. */
 int	ctl_store_fail(struct ctl *, char *cause);

@@ -7,11 +7,14 @@
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 #include <uniwidth.h>
 
 #include "addr.h"
 #include "buf.h"
+#include "config.h"
 #include "ctl.h"
+#include "errlist.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -76,13 +79,58 @@ ctl_bad_operands(const struct ctl_cmd *c, int argc, int want_min,
 	return EX_USAGE;
 }
 
+/*
+ * The database: -d, else $HERALD_DB, else the configuration's
+ * "database" (from -c FILE, or from the default file when it exists),
+ * else the built-in default.  The configuration is read only when it is
+ * needed, and any error in it stops heraldctl (78), as it would stop
+ * heraldd.
+ */
+static int
+ctl_database(struct ctl *ctl)
+{
+	struct config	*cf;
+	struct errlist	 errs = ERRLIST_INIT;
+	const char	*env, *conf = ctl->conf;
+
+	if (ctl->dbopt != NULL) {
+		ctl->dbpath = ctl->dbopt;
+		return 0;
+	}
+	if ((env = getenv("HERALD_DB")) != NULL && env[0] != '\0') {
+		ctl->dbpath = env;
+		return 0;
+	}
+	if (conf == NULL && access(config_default_path(), F_OK) == 0)
+		conf = config_default_path();
+	if (conf != NULL) {
+		if ((cf = config_load(conf, &errs)) == NULL) {
+			if (errlist_count(&errs) == 0)
+				ctl_warnx("%s: cannot read the configuration",
+				    conf);
+			errlist_print(&errs, stderr, "heraldctl");
+			errlist_free(&errs);
+			return EX_CONFIG;
+		}
+		errlist_free(&errs);
+	} else
+		cf = config_defaults();
+	ctl->dbowned = xstrdup(cf->database);
+	ctl->dbpath = ctl->dbowned;
+	config_free(cf);
+	return 0;
+}
+
 int
 ctl_open(struct ctl *ctl)
 {
 	char	*cause = NULL;
+	int	 rc;
 
 	if (ctl->st != NULL)
 		return 0;
+	if (ctl->dbpath == NULL && (rc = ctl_database(ctl)) != 0)
+		return rc;
 	if ((ctl->st = store_open(ctl->dbpath, &cause)) != NULL)
 		return 0;
 	ctl_warnx("%s", cause);

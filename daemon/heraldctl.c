@@ -7,15 +7,11 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "config.h"
 #include "ctl.h"
 #include "log.h"
 #include "store.h"
 #include "xmalloc.h"
-
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
-#define CTL_DEFAULT_DB	LOCALSTATEDIR "/lib/herald/herald.db"
 
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "list", "create", "NAME --title TITLE [--from ADDR] "
@@ -101,7 +97,7 @@ ctl_main_usage(FILE *fp)
 	    "  -h, --help        print this help\n"
 	    "  -V, --version     print the version\n"
 	    "\"heraldctl COMMAND --help\" describes one command.\n",
-	    SYSCONFDIR "/herald/herald.conf");
+	    config_default_path());
 }
 
 /* The command named by argv[0] (and argv[1] for a group), or NULL. */
@@ -162,33 +158,6 @@ ctl_help_cmd(int argc, char **argv)
 	return EX_USAGE;
 }
 
-/*
- * The database: -d, else $HERALD_DB, else the configuration's
- * "database" (from -c FILE, or the default file when it exists), else
- * the built-in default.
- */
-static int
-ctl_database(struct ctl *ctl, const char *dbopt, const char *conf)
-{
-	const char	*env;
-
-	if (dbopt != NULL) {
-		ctl->dbpath = dbopt;
-		return 0;
-	}
-	if ((env = getenv("HERALD_DB")) != NULL && env[0] != '\0') {
-		ctl->dbpath = env;
-		return 0;
-	}
-	if (conf != NULL) {
-		ctl_warnx("%s: reading the configuration is not supported yet; "
-		    "use -d DATABASE", conf);
-		return EX_CONFIG;
-	}
-	ctl->dbpath = CTL_DEFAULT_DB;
-	return 0;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -200,7 +169,6 @@ main(int argc, char *argv[])
 	};
 	const struct ctl_cmd	*c;
 	struct ctl		 ctl;
-	const char		*conf = NULL, *dbopt = NULL;
 	char			*label;
 	int			 ch, rc, used;
 
@@ -209,10 +177,10 @@ main(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "+c:d:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			conf = optarg;
+			ctl.conf = optarg;
 			break;
 		case 'd':
-			dbopt = optarg;
+			ctl.dbopt = optarg;
 			break;
 		case 'J':
 			ctl.json = 1;
@@ -249,8 +217,6 @@ main(int argc, char *argv[])
 		}
 		return EX_USAGE;
 	}
-	if ((rc = ctl_database(&ctl, dbopt, conf)) != 0)
-		return rc;
 	/* getopt's own messages then name the command. */
 	label = used == 2 ? xsprintf("heraldctl %s %s", argv[0], argv[1]) :
 	    xsprintf("heraldctl %s", argv[0]);
@@ -260,5 +226,6 @@ main(int argc, char *argv[])
 	rc = c->fn(&ctl, c, argc, argv);
 	store_close(ctl.st);
 	free(label);
+	free(ctl.dbowned);
 	return rc;
 }
