@@ -118,6 +118,9 @@ run 0 "$H" export empty
     fail "empty export is '$(cat "$T/out")'"
 run 0 "$H" export news --state all
 out_has "sok@example.org"
+run 0 "$H" --json export news "$T/out3.csv"
+json_ok
+json_eq 'd["exported"]' 6
 run 64 "$H" export news --state gone
 run 73 "$H" export news "$T/no/such/dir/x.csv"
 run 65 "$H" export nosuch
