@@ -14,6 +14,8 @@
 /* Only to forge databases the store must refuse. */
 #include <sqlite3.h>
 
+#include "buf.h"
+#include "json.h"
 #include "store.h"
 #include "subcsv.h"
 #include "xmalloc.h"
@@ -379,6 +381,31 @@ test_list_remove(void **state)
 	free(path);
 }
 
+static void
+test_json_writer(void **state)
+{
+	struct buf	b = BUF_INIT;
+	struct json	j;
+
+	json_init(&j, &b);
+	json_open(&j, NULL, '{');
+	json_str(&j, "s", "a\"b\\c\n\r\t\x01\x7f សុខ");
+	json_str(&j, "n", NULL);
+	json_int(&j, "i", -42);
+	json_open(&j, "l", '[');
+	json_bool(&j, NULL, 1);
+	json_time(&j, NULL, 0);
+	json_time(&j, NULL, 86400);
+	json_close(&j, ']');
+	json_open(&j, "e", '{');
+	json_close(&j, '}');
+	json_close(&j, '}');
+	assert_string_equal(buf_cstr(&b), "{\"s\":\"a\\\"b\\\\c\\n\\r\\t"
+	    "\\u0001\\u007f សុខ\",\"n\":null,\"i\":-42,"
+	    "\"l\":[true,null,\"1970-01-02T00:00:00Z\"],\"e\":{}}");
+	buf_free(&b);
+}
+
 static int
 cleanup(void **state)
 {
@@ -400,6 +427,7 @@ main(void)
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_import_atomic),
 		cmocka_unit_test(test_list_remove),
+		cmocka_unit_test(test_json_writer),
 	};
 
 	if (mkdtemp(tmpdir) == NULL) {
