@@ -119,6 +119,8 @@ static const char *const store_migrations[] = {
 
 #define STORE_NMIGRATIONS \
 	(sizeof(store_migrations) / sizeof(store_migrations[0]))
+_Static_assert(STORE_NMIGRATIONS == STORE_SCHEMA_VERSION,
+    "STORE_SCHEMA_VERSION must count the migrations");
 
 /* The cached statements, prepared on first use and kept. */
 enum store_stmt {
