@@ -1,11 +1,231 @@
-/* heraldctl: the coordinator's command-line tool. */
+/* heraldctl: the coordinator's command-line tool; dispatch only. */
 #include "autoconf.h"
 
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "log.h"
+#include "store.h"
+#include "xmalloc.h"
+
+static const struct ctl_cmd ctl_cmds[] = {
+	{ "list", "create", "NAME --title TITLE [--from ADDR] "
+	    "[--from-name NAME] [--reply-to ADDR] [--optin single|double]",
+	    "Create a list.  NAME is a slug: lowercase letters, digits and '-',\n"
+	    "starting with a letter or digit, at most 64 characters.\n\n"
+	    "  --title TITLE     the list's title (required)\n"
+	    "  --from ADDR       From address (default: the configuration's)\n"
+	    "  --from-name NAME  From display name\n"
+	    "  --reply-to ADDR   Reply-To address\n"
+	    "  --optin MODE      single or double (default double) for web\n"
+	    "                    subscriptions\n",
+	    ctl_list_create },
+	{ "list", "ls", "",
+	    "List the lists with their subscriber counts by state.\n\n",
+	    ctl_list_ls },
+	{ "list", "show", "NAME",
+	    "Show one list: its settings and subscriber counts by state.\n\n",
+	    ctl_list_show },
+	{ "list", "rm", "NAME [--force]",
+	    "Remove a list and its subscriptions.  Refused while the list has\n"
+	    "issues; --force removes its issues and their deliveries too.\n"
+	    "Subscribers and the event journal are kept.\n\n"
+	    "  --force           remove even when the list has issues\n",
+	    ctl_list_rm },
+	{ "sub", "add", "LIST EMAIL [--name NAME] [--lang TAG] "
+	    "[--attr KEY=VALUE ...]",
+	    "Subscribe EMAIL to LIST, confirmed at once (the coordinator vouches\n"
+	    "for it; recorded with source \"cli\").  A known subscriber is\n"
+	    "updated: --name and --lang replace, --attr adds or replaces one\n"
+	    "attribute.  Someone who unsubscribed is subscribed again.\n\n"
+	    "  --name NAME       display name (one line)\n"
+	    "  --lang TAG        language tag, such as en or km\n"
+	    "  --attr KEY=VALUE  an attribute for templates (repeatable)\n",
+	    ctl_sub_add },
+	{ "sub", "rm", "LIST EMAIL",
+	    "Unsubscribe EMAIL from LIST.  The subscription is kept, marked\n"
+	    "unsubscribed, as the record of consent and of its withdrawal.\n\n",
+	    ctl_sub_rm },
+	{ "sub", "ls", "LIST [--state STATE]",
+	    "List the subscribers of LIST, by address.\n\n"
+	    "  --state STATE     pending, confirmed, unsubscribed or all\n"
+	    "                    (default all)\n",
+	    ctl_sub_ls },
+	{ "sub", "show", "EMAIL",
+	    "Show a subscriber with every subscription.\n\n",
+	    ctl_sub_show },
+	{ NULL, "import", "LIST FILE.csv [--skip-invalid]",
+	    "Import subscribers from a CSV file (header row with an email\n"
+	    "column; name, lang and any other column as attributes) in one\n"
+	    "transaction.  Known subscribers are updated, never duplicated;\n"
+	    "someone who unsubscribed stays unsubscribed.  Any bad row stops\n"
+	    "the import: every bad row is reported and nothing is imported.\n"
+	    "FILE \"-\" reads standard input.\n\n"
+	    "  --skip-invalid    import the good rows, report the bad ones\n",
+	    ctl_import },
+	{ NULL, "export", "LIST [FILE.csv] [--state STATE]",
+	    "Export subscribers as CSV: email, name, lang, then every attribute\n"
+	    "in name order.  To standard output without FILE; a FILE is written\n"
+	    "aside and renamed into place, readable by its owner only.\n\n"
+	    "  --state STATE     which subscriptions (default confirmed; or all)\n",
+	    ctl_export },
+};
+#define CTL_NCMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
+
+static void
+ctl_main_usage(FILE *fp)
+{
+	size_t	i;
+
+	fprintf(fp, "usage: heraldctl [-c FILE] [-d DATABASE] [--json] "
+	    "COMMAND [ARGS]\n       heraldctl help [COMMAND]\n"
+	    "       heraldctl -V\n\ncommands:\n");
+	for (i = 0; i < CTL_NCMDS; i++)
+		fprintf(fp, "  %s%s%s %s\n", ctl_cmds[i].group ?
+		    ctl_cmds[i].group : "", ctl_cmds[i].group ? " " : "",
+		    ctl_cmds[i].name, ctl_cmds[i].args);
+	fprintf(fp, "\nglobal options:\n"
+	    "  -c FILE           configuration file (default %s)\n"
+	    "  -d DATABASE       database file (overrides HERALD_DB and the\n"
+	    "                    configuration)\n"
+	    "  --json            print one JSON document for scripts\n"
+	    "  -h, --help        print this help\n"
+	    "  -V, --version     print the version\n"
+	    "\"heraldctl COMMAND --help\" describes one command.\n",
+	    config_default_path());
+}
+
+/* The command named by argv[0] (and argv[1] for a group), or NULL. */
+static const struct ctl_cmd *
+ctl_find(int argc, char **argv, int *used)
+{
+	size_t	i;
+
+	for (i = 0; i < CTL_NCMDS; i++) {
+		if (ctl_cmds[i].group == NULL) {
+			if (strcmp(argv[0], ctl_cmds[i].name) == 0) {
+				*used = 1;
+				return &ctl_cmds[i];
+			}
+		} else if (strcmp(argv[0], ctl_cmds[i].group) == 0 &&
+		    argc > 1 && strcmp(argv[1], ctl_cmds[i].name) == 0) {
+			*used = 2;
+			return &ctl_cmds[i];
+		}
+	}
+	return NULL;
+}
+
+/* "heraldctl help [COMMAND...]" and "heraldctl GROUP" alone. */
+static int
+ctl_group_help(const char *group, FILE *fp)
+{
+	size_t	i;
+	int	found = 0;
+
+	for (i = 0; i < CTL_NCMDS; i++) {
+		if (ctl_cmds[i].group != NULL &&
+		    strcmp(ctl_cmds[i].group, group) == 0) {
+			ctl_usage(&ctl_cmds[i], fp);
+			found = 1;
+		}
+	}
+	return found;
+}
+
+static int
+ctl_help_cmd(int argc, char **argv)
+{
+	const struct ctl_cmd	*c;
+	int			 used;
+
+	if (argc == 0) {
+		ctl_main_usage(stdout);
+		return EX_OK;
+	}
+	if ((c = ctl_find(argc, argv, &used)) != NULL) {
+		ctl_help(c);
+		return EX_OK;
+	}
+	if (argc == 1 && ctl_group_help(argv[0], stdout))
+		return EX_OK;
+	ctl_warnx("help: no such command: %s", argv[0]);
+	return EX_USAGE;
+}
 
 int
-main(void)
+main(int argc, char *argv[])
 {
-	fprintf(stderr, "heraldctl: not yet\n");
-	return 1;
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct ctl_cmd	*c;
+	struct ctl		 ctl;
+	char			*label;
+	int			 ch, rc, used;
+
+	log_init("heraldctl", 0);
+	memset(&ctl, 0, sizeof(ctl));
+	while ((ch = getopt_long(argc, argv, "+c:d:hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			ctl.conf = optarg;
+			break;
+		case 'd':
+			ctl.dbopt = optarg;
+			break;
+		case 'J':
+			ctl.json = 1;
+			break;
+		case 'h':
+			ctl_main_usage(stdout);
+			return EX_OK;
+		case 'V':
+			printf("heraldctl %s\n", PACKAGE_VERSION);
+			return EX_OK;
+		default:
+			ctl_main_usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		ctl_main_usage(stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[0], "help") == 0)
+		return ctl_help_cmd(argc - 1, argv + 1);
+	if ((c = ctl_find(argc, argv, &used)) == NULL) {
+		if (argc >= 1 && ctl_group_help(argv[0], stderr)) {
+			if (argc == 1)
+				ctl_warnx("%s: which command?", argv[0]);
+			else
+				ctl_warnx("%s %s: no such command", argv[0],
+				    argv[1]);
+		} else {
+			ctl_warnx("%s: no such command", argv[0]);
+			ctl_main_usage(stderr);
+		}
+		return EX_USAGE;
+	}
+	/* getopt's own messages then name the command. */
+	label = used == 2 ? xsprintf("heraldctl %s %s", argv[0], argv[1]) :
+	    xsprintf("heraldctl %s", argv[0]);
+	argv += used - 1;
+	argc -= used - 1;
+	argv[0] = label;
+	rc = c->fn(&ctl, c, argc, argv);
+	store_close(ctl.st);
+	free(label);
+	free(ctl.dbowned);
+	return rc;
 }

@@ -1,0 +1,182 @@
+/*
+ * The SQLite store: schema, migrations and every query.  Only store.c
+ * includes sqlite3.h.  Every function that changes data runs in one
+ * transaction: it completes or changes nothing.  Functions that can fail
+ * return -1 (or NULL) and set *cause to an allocated message that the
+ * caller reports and frees; store_errkind() then says what kind of
+ * failure it was, so that the CLI can choose an exit code.
+ */
+#ifndef HERALD_STORE_H
+#define HERALD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct subcsv_row;
+
+/* The schema version this code writes (PRAGMA user_version). */
+#define STORE_SCHEMA_VERSION	1
+
+enum store_err {
+	STORE_OK = 0,
+	STORE_ENOTFOUND,	/* no such list, subscriber, subscription */
+	STORE_EEXIST,		/* a unique name already taken */
+	STORE_EINVAL,		/* a value the schema refuses */
+	STORE_EREFUSED,		/* refused by a rule (list has issues) */
+	STORE_EBUSY,		/* database locked for longer than busy_timeout */
+	STORE_EVERSION,		/* database written by a newer herald */
+	STORE_EOPEN,		/* cannot open or create the database */
+	STORE_EDB,		/* any other SQLite failure */
+};
+
+struct store_list {
+	int64_t	 id;
+	char	*name;		/* slug: [a-z0-9][a-z0-9-]*, at most 64 */
+	char	*title;
+	char	*from_addr;	/* NULL: the configuration's default */
+	char	*from_name;
+	char	*reply_to;
+	char	*optin;		/* "single" or "double" */
+	int64_t	 created;	/* Unix time */
+	int64_t	 n_pending;	/* subscriptions by state */
+	int64_t	 n_confirmed;
+	int64_t	 n_unsubscribed;
+	int64_t	 n_issues;
+};
+
+struct store_attr {
+	char	*key;
+	char	*val;
+};
+
+struct store_subscription {
+	char	*list;		/* list name */
+	char	*state;		/* pending, confirmed, unsubscribed */
+	char	*source;	/* how it last changed: "cli", "import:F", "web" */
+	int64_t	 created;
+	int64_t	 updated;
+};
+
+struct store_subscriber {
+	int64_t			 id;
+	char			*email;	/* normal form from addr_check() */
+	char			*name;	/* NULL when unknown */
+	char			*lang;	/* NULL when unknown */
+	struct store_attr	*attrs;	/* sorted by key */
+	size_t			 nattrs;
+	char			*state;	/* active, bounced, blocked */
+	int64_t			 created;
+	int64_t			 updated;
+	/* Filled by store_sub_get() only: every subscription. */
+	struct store_subscription *subs;
+	size_t			 nsubs;
+	/* Filled by store_sub_list() only: the state on that list. */
+	char			*sub_state;
+	int64_t			 sub_updated;
+};
+
+struct store_import_stats {
+	size_t	added;		/* new subscription (new or known subscriber) */
+	size_t	updated;	/* already confirmed: details updated */
+	size_t	resubscribed;	/* pending turned confirmed */
+	size_t	kept;		/* unsubscribed before: left unsubscribed */
+};
+
+/* Open (creating if needed) and migrate the database at path. */
+struct store *store_open(const char *path, char **cause);
+void	store_close(struct store *);
+enum store_err store_errkind(const struct store *);
+/* The kind of the failure of the last store_open() (no handle then). */
+enum store_err store_open_errkind(void);
+/* How long to wait for another process's lock (default 5000 ms). */
+int	store_set_busy_timeout(struct store *, int ms);
+/* The database's PRAGMA user_version. */
+int	store_schema_version(struct store *);
+
+/* 1 when name is a valid list name (slug). */
+int	store_list_name_valid(const char *name);
+
+/* Lists. l->name, l->title required; from, from_name, reply_to may be NULL. */
+int	store_list_create(struct store *, const struct store_list *l,
+	    const char *source, char **cause);
+/* One list with its counts, or NULL (STORE_ENOTFOUND when missing). */
+struct store_list *store_list_get(struct store *, const char *name,
+	    char **cause);
+/* Every list, by name, with counts; *n set.  Returns NULL+cause on error. */
+struct store_list *store_list_all(struct store *, size_t *n, char **cause);
+/*
+ * Remove a list with its subscriptions.  Refused (STORE_EREFUSED) while
+ * the list has issues, unless force, which removes its issues too.
+ */
+int	store_list_remove(struct store *, const char *name, int force,
+	    const char *source, char **cause);
+void	store_list_free(struct store_list *);
+void	store_list_free_array(struct store_list *, size_t);
+
+/*
+ * Subscribe email (already normalized) to list as confirmed: the
+ * subscriber is created or updated (name, lang when not NULL; attrs
+ * merged, later values winning), the subscription created or set
+ * confirmed.  *was receives the previous state of the subscription
+ * ("none", "pending", "confirmed", "unsubscribed").  Writes an event.
+ */
+int	store_sub_add(struct store *, const char *list, const char *email,
+	    const char *name, const char *lang, const struct store_attr *attrs,
+	    size_t nattrs, const char *source, const char **was, char **cause);
+/*
+ * Mark the subscription unsubscribed, keeping the record of consent.
+ * STORE_ENOTFOUND when there is none; unsubscribing twice is not an
+ * error (*was says "unsubscribed").  Writes an event.
+ */
+int	store_sub_remove(struct store *, const char *list, const char *email,
+	    const char *source, const char **was, char **cause);
+/* One subscriber with every subscription, or NULL. */
+struct store_subscriber *store_sub_get(struct store *, const char *email,
+	    char **cause);
+/*
+ * Call fn for each subscriber of list (by email), with state as given or
+ * every state when NULL.  The subscriber passed to fn is valid only
+ * during the call.  fn returning -1 stops the walk (returns -1, no cause).
+ */
+int	store_sub_list(struct store *, const char *list, const char *state,
+	    int (*fn)(void *, const struct store_subscriber *), void *arg,
+	    char **cause);
+/* Sorted distinct attribute keys of the list's subscribers in state. */
+int	store_sub_attr_keys(struct store *, const char *list,
+	    const char *state, char ***keys, size_t *n, char **cause);
+void	store_subscriber_free(struct store_subscriber *);
+/* 1 when state names a subscription state. */
+int	store_sub_state_valid(const char *state);
+
+/*
+ * Import rows into list in one transaction: subscribers inserted or
+ * updated (never duplicated), subscriptions created confirmed.  Someone
+ * who unsubscribed stays unsubscribed.  One event per row.
+ */
+int	store_import(struct store *, const char *list,
+	    const struct subcsv_row *rows, size_t n, const char *source,
+	    struct store_import_stats *st, char **cause);
+
+/*
+ * The journal, append-only (triggers refuse UPDATE and DELETE).  Kinds
+ * written so far: list-create, list-remove (list only); subscribe,
+ * confirm, update, unsubscribe, import (list and email; an import's
+ * detail is "added", "updated", "confirmed" or "kept unsubscribed").
+ * Sources: "cli", "import:FILE", later "web".  Events name the list and
+ * address as text, so they outlive both.  Oldest first.
+ */
+struct store_event {
+	int64_t	 id;
+	int64_t	 time;
+	char	*kind;
+	char	*list;
+	char	*email;
+	char	*source;
+	char	*detail;
+};
+int	store_events(struct store *, const char *list, struct store_event **,
+	    size_t *n, char **cause);
+void	store_events_free(struct store_event *, size_t);
+
+#endif
