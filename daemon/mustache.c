@@ -307,6 +307,11 @@ mustache_setname(struct mparse *p, struct mnode *n, const struct mtok *t)
 	const char	*s = t->s;
 	size_t		 len = t->len, i, k;
 
+	if (memchr(s, '\0', len) != NULL) {
+		mustache_settle(&p->cause, p->name, t->line,
+		    "NUL byte in tag name", NULL, 0);
+		return -1;
+	}
 	n->text = xstrndup(s, len);
 	n->len = len;
 	if (len == 0) {

@@ -123,6 +123,18 @@ test_parse_errors(void **state)
 	    "section 'x'");
 }
 
+/* Found by the fuzzer: a NUL byte inside a tag name. */
+static void
+test_nul_name(void **state)
+{
+	static const char	 src[] = "a\n{{x\0y}}";
+	char			*cause = NULL;
+
+	assert_null(mustache_parse("nul", src, sizeof(src) - 1, &cause));
+	assert_string_equal(cause, "nul:2: NUL byte in tag name");
+	free(cause);
+}
+
 static void
 test_nesting_limit(void **state)
 {
@@ -294,6 +306,7 @@ main(void)
 {
 	const struct CMUnitTest	tests[] = {
 		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_nul_name),
 		cmocka_unit_test(test_nesting_limit),
 		cmocka_unit_test(test_recursion_limit),
 		cmocka_unit_test(test_escaping),
