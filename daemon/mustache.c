@@ -11,6 +11,7 @@
 #include "xmalloc.h"
 
 #define MUSTACHE_MAXNEST	256	/* sections nested in one template */
+#define MUSTACHE_MAXSECT	2000	/* sections open at once in a render */
 
 enum mnode_type {
 	MN_ROOT,
@@ -667,6 +668,7 @@ struct mrender {
 	const char		 *tname;	/* template being rendered */
 	char			 *cause;
 	int			  depth;
+	int			  sections;	/* sections open */
 
 	const struct value	**ctx;
 	size_t			  nctx, capctx;
@@ -898,6 +900,18 @@ mustache_block(struct mrender *r, const struct mnode *n)
 	return rc;
 }
 
+/* Count an open section, so that renders cannot nest without bound. */
+static int
+mustache_enter(struct mrender *r, const struct mnode *n)
+{
+	if (++r->sections <= MUSTACHE_MAXSECT)
+		return 0;
+	if (r->cause == NULL)
+		xasprintf(&r->cause, "%s:%zu: more than %d sections open at "
+		    "once", r->tname, n->line, MUSTACHE_MAXSECT);
+	return -1;
+}
+
 static int
 mustache_nodes(struct mrender *r, const struct mnode *n, size_t count)
 {
@@ -919,6 +933,8 @@ mustache_nodes(struct mrender *r, const struct mnode *n, size_t count)
 			v = mustache_lookup(r, n);
 			if (!value_truthy(v))
 				break;
+			if (mustache_enter(r, n) == -1)
+				return -1;
 			if (v->type == VALUE_LIST) {
 				for (i = 0; i < v->u.list.n; i++) {
 					mustache_push(r, v->u.list.v[i]);
@@ -933,11 +949,15 @@ mustache_nodes(struct mrender *r, const struct mnode *n, size_t count)
 					return -1;
 				r->nctx--;
 			}
+			r->sections--;
 			break;
 		case MN_INVERTED:
-			if (!value_truthy(mustache_lookup(r, n)) &&
+			if (value_truthy(mustache_lookup(r, n)))
+				break;
+			if (mustache_enter(r, n) == -1 ||
 			    mustache_nodes(r, n->kids, n->nkids) == -1)
 				return -1;
+			r->sections--;
 			break;
 		case MN_PARTIAL:
 		case MN_PARENT:

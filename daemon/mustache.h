@@ -41,7 +41,8 @@ struct mustache_tmpl	*mustache_parse(const char *name, const char *src,
  * Render against the context stack[0..depth-1] (stack[depth-1] is the
  * top), appending to out.  partial (may be NULL) resolves partials and
  * parents.  Returns 0, or -1 with *cause "NAME:LINE: message" when
- * partials, parents or blocks nest deeper than MUSTACHE_MAXDEPTH; out
+ * partials, parents or blocks nest deeper than MUSTACHE_MAXDEPTH (or
+ * sections, counted across partials, deeper than 2000); out
  * then holds a partial result.
  */
 int			 mustache_render(const struct mustache_tmpl *,

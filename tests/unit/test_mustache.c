@@ -177,9 +177,41 @@ test_recursion_limit(void **state)
 	    &cause), -1);
 	assert_non_null(strstr(cause, "nest deeper"));
 	free(cause);
+	cause = NULL;
 	mustache_free(t);
 	buf_free(&out);
 	lib_free(&l);
+}
+
+/* Sections inside recursive partials are bounded too (the C stack). */
+static void
+test_section_limit(void **state)
+{
+	struct lib		 l = { { NULL }, { NULL } };
+	struct mustache_tmpl	*t;
+	struct value		*m = value_map();
+	const struct value	*stack[1] = { m };
+	struct buf		 out = BUF_INIT, src = BUF_INIT;
+	char			*cause = NULL;
+	int			 i;
+
+	value_map_set(m, "a", value_bool(1));
+	for (i = 0; i < 40; i++)
+		buf_adds(&src, "{{#a}}");
+	buf_adds(&src, "{{>deep}}");
+	for (i = 0; i < 40; i++)
+		buf_adds(&src, "{{/a}}");
+	lib_add(&l, "deep", src.data);
+	t = parse_ok("main", "{{>deep}}");
+	assert_int_equal(mustache_render(t, stack, 1, 0, lib_get, &l, &out,
+	    &cause), -1);
+	assert_non_null(strstr(cause, "deep:1: more than 2000 sections"));
+	free(cause);
+	mustache_free(t);
+	buf_free(&out);
+	buf_free(&src);
+	lib_free(&l);
+	value_free(m);
 }
 
 static void
@@ -309,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_nul_name),
 		cmocka_unit_test(test_nesting_limit),
 		cmocka_unit_test(test_recursion_limit),
+		cmocka_unit_test(test_section_limit),
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_stack),
