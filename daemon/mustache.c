@@ -12,6 +12,7 @@
 
 #define MUSTACHE_MAXNEST	256	/* sections nested in one template */
 #define MUSTACHE_MAXSECT	2000	/* sections open at once in a render */
+#define MUSTACHE_MAXCALLS	100000	/* partials, parents, blocks a render */
 
 enum mnode_type {
 	MN_ROOT,
@@ -669,6 +670,7 @@ struct mrender {
 	char			 *cause;
 	int			  depth;
 	int			  sections;	/* sections open */
+	long			  calls;	/* expansions so far */
 
 	const struct value	**ctx;
 	size_t			  nctx, capctx;
@@ -802,6 +804,13 @@ mustache_value(struct mrender *r, const struct value *v, int escape)
 static int
 mustache_deeper(struct mrender *r, const struct mnode *n)
 {
+	if (++r->calls > MUSTACHE_MAXCALLS) {
+		if (r->cause == NULL)
+			xasprintf(&r->cause, "%s:%zu: more than %d partials, "
+			    "parents and blocks in one render", r->tname,
+			    n->line, MUSTACHE_MAXCALLS);
+		return -1;
+	}
 	if (r->depth < MUSTACHE_MAXDEPTH) {
 		r->depth++;
 		return 0;

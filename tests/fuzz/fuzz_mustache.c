@@ -14,12 +14,15 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static struct value		*fuzz_ctx;
 static struct mustache_tmpl	*fuzz_part;
+static struct mustache_tmpl	*fuzz_self;	/* the input, for recursion */
 
 static const struct mustache_tmpl *
 fuzz_partial(void *arg, const char *name)
 {
 	if (strcmp(name, "none") == 0)
 		return NULL;
+	if (strcmp(name, "self") == 0)
+		return fuzz_self;
 	return fuzz_part;
 }
 
@@ -69,6 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	stack[0] = fuzz_ctx;
+	fuzz_self = t;
 	if (mustache_render(t, stack, 1, 0, fuzz_partial, NULL, &out,
 	    &cause) == -1) {
 		if (cause == NULL)

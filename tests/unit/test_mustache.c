@@ -157,6 +157,9 @@ test_recursion_limit(void **state)
 	struct mustache_tmpl	*t;
 	struct buf		 out = BUF_INIT;
 	char			*cause = NULL;
+	struct value		*data = NULL, *n;
+	const struct value	*stack[1];
+	int			 i;
 
 	lib_add(&l, "loop", "x\n{{>loop}}");
 	t = parse_ok("main", "{{>loop}}");
@@ -164,6 +167,23 @@ test_recursion_limit(void **state)
 	    &cause), -1);
 	assert_non_null(cause);
 	assert_non_null(strstr(cause, "loop:2: templates nest deeper"));
+	free(cause);
+	cause = NULL;
+	mustache_free(t);
+
+	/* A partial that doubles itself 20 levels deep stops early. */
+	for (i = 0; i < 20; i++) {
+		n = value_map();
+		value_map_set(n, "n", data != NULL ? data : value_bool(0));
+		data = n;
+	}
+	stack[0] = data;
+	lib_add(&l, "twice", "{{#n}}{{>twice}}{{>twice}}{{/n}}");
+	t = parse_ok("main", "{{>twice}}");
+	assert_int_equal(mustache_render(t, stack, 1, 0, lib_get, &l, &out,
+	    &cause), -1);
+	value_free(data);
+	assert_non_null(strstr(cause, "twice:1: more than 100000 partials"));
 	free(cause);
 	cause = NULL;
 	mustache_free(t);
