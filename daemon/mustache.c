@@ -10,6 +10,20 @@
 #include "value.h"
 #include "xmalloc.h"
 
+/*
+ * How whitespace is handled.  The parser settles standalone lines: a line
+ * holding only blanks and one tag that prints nothing (a section, comment,
+ * delimiter change, partial, parent or block tag; or several parent and
+ * block tags) loses its blanks and its newline.  A standalone partial or
+ * parent keeps the blanks before it as indentation.  A block keeps as
+ * indentation the blanks of its first inner line when its tag stands
+ * alone (that much is removed from every inner line at parse time), or
+ * the blanks before its tag when they start the line.  The renderer keeps
+ * a stack of indentations and owes them at the start of every template
+ * line ("pending"), printing them just before the next byte of output;
+ * interpolated data is never indented.
+ */
+
 #define MUSTACHE_MAXNEST	256	/* sections nested in one template */
 #define MUSTACHE_MAXSECT	2000	/* sections open at once in a render */
 #define MUSTACHE_MAXCALLS	100000	/* partials, parents, blocks a render */
@@ -41,9 +55,9 @@ struct mnode {
 	char		*namebuf;	/* name split at dots, NUL-separated */
 	char		**parts;	/* dotted parts; none for "." */
 	size_t		 nparts;
-	char		*indent;	/* indentation to add (partials, blocks) */
+	char		*indent;	/* indentation (partials, blocks) */
 	size_t		 indlen;
-	struct mnode	*kids;		/* bodies of sections, parents, blocks */
+	struct mnode	*kids;		/* bodies: sections, parents, blocks */
 	size_t		 nkids, capkids;
 };
 
@@ -681,7 +695,7 @@ struct mrender {
 		size_t		 len;
 	}			  ind[MUSTACHE_MAXDEPTH + 1];
 	size_t			  nind;
-	size_t			  pending;	/* first indent still to print */
+	size_t			  pending;	/* first indent to print */
 
 	const struct mnode	 *frames[MUSTACHE_MAXDEPTH + 1];
 	size_t			  nframes;
