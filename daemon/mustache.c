@@ -10,7 +10,23 @@
 #include "value.h"
 #include "xmalloc.h"
 
+/*
+ * How whitespace is handled.  The parser settles standalone lines: a line
+ * holding only blanks and one tag that prints nothing (a section, comment,
+ * delimiter change, partial, parent or block tag; or several parent and
+ * block tags) loses its blanks and its newline.  A standalone partial or
+ * parent keeps the blanks before it as indentation.  A block keeps as
+ * indentation the blanks of its first inner line when its tag stands
+ * alone (that much is removed from every inner line at parse time), or
+ * the blanks before its tag when they start the line.  The renderer keeps
+ * a stack of indentations and owes them at the start of every template
+ * line ("pending"), printing them just before the next byte of output;
+ * interpolated data is never indented.
+ */
+
 #define MUSTACHE_MAXNEST	256	/* sections nested in one template */
+#define MUSTACHE_MAXSECT	2000	/* sections open at once in a render */
+#define MUSTACHE_MAXCALLS	100000	/* partials, parents, blocks a render */
 
 enum mnode_type {
 	MN_ROOT,
@@ -39,9 +55,9 @@ struct mnode {
 	char		*namebuf;	/* name split at dots, NUL-separated */
 	char		**parts;	/* dotted parts; none for "." */
 	size_t		 nparts;
-	char		*indent;	/* indentation to add (partials, blocks) */
+	char		*indent;	/* indentation (partials, blocks) */
 	size_t		 indlen;
-	struct mnode	*kids;		/* bodies of sections, parents, blocks */
+	struct mnode	*kids;		/* bodies: sections, parents, blocks */
 	size_t		 nkids, capkids;
 };
 
@@ -307,6 +323,11 @@ mustache_setname(struct mparse *p, struct mnode *n, const struct mtok *t)
 	const char	*s = t->s;
 	size_t		 len = t->len, i, k;
 
+	if (memchr(s, '\0', len) != NULL) {
+		mustache_settle(&p->cause, p->name, t->line,
+		    "NUL byte in tag name", NULL, 0);
+		return -1;
+	}
 	n->text = xstrndup(s, len);
 	n->len = len;
 	if (len == 0) {
@@ -662,6 +683,8 @@ struct mrender {
 	const char		 *tname;	/* template being rendered */
 	char			 *cause;
 	int			  depth;
+	int			  sections;	/* sections open */
+	long			  calls;	/* expansions so far */
 
 	const struct value	**ctx;
 	size_t			  nctx, capctx;
@@ -672,7 +695,7 @@ struct mrender {
 		size_t		 len;
 	}			  ind[MUSTACHE_MAXDEPTH + 1];
 	size_t			  nind;
-	size_t			  pending;	/* first indent still to print */
+	size_t			  pending;	/* first indent to print */
 
 	const struct mnode	 *frames[MUSTACHE_MAXDEPTH + 1];
 	size_t			  nframes;
@@ -795,6 +818,13 @@ mustache_value(struct mrender *r, const struct value *v, int escape)
 static int
 mustache_deeper(struct mrender *r, const struct mnode *n)
 {
+	if (++r->calls > MUSTACHE_MAXCALLS) {
+		if (r->cause == NULL)
+			xasprintf(&r->cause, "%s:%zu: more than %d partials, "
+			    "parents and blocks in one render", r->tname,
+			    n->line, MUSTACHE_MAXCALLS);
+		return -1;
+	}
 	if (r->depth < MUSTACHE_MAXDEPTH) {
 		r->depth++;
 		return 0;
@@ -893,6 +923,18 @@ mustache_block(struct mrender *r, const struct mnode *n)
 	return rc;
 }
 
+/* Count an open section, so that renders cannot nest without bound. */
+static int
+mustache_enter(struct mrender *r, const struct mnode *n)
+{
+	if (++r->sections <= MUSTACHE_MAXSECT)
+		return 0;
+	if (r->cause == NULL)
+		xasprintf(&r->cause, "%s:%zu: more than %d sections open at "
+		    "once", r->tname, n->line, MUSTACHE_MAXSECT);
+	return -1;
+}
+
 static int
 mustache_nodes(struct mrender *r, const struct mnode *n, size_t count)
 {
@@ -914,6 +956,8 @@ mustache_nodes(struct mrender *r, const struct mnode *n, size_t count)
 			v = mustache_lookup(r, n);
 			if (!value_truthy(v))
 				break;
+			if (mustache_enter(r, n) == -1)
+				return -1;
 			if (v->type == VALUE_LIST) {
 				for (i = 0; i < v->u.list.n; i++) {
 					mustache_push(r, v->u.list.v[i]);
@@ -928,11 +972,15 @@ mustache_nodes(struct mrender *r, const struct mnode *n, size_t count)
 					return -1;
 				r->nctx--;
 			}
+			r->sections--;
 			break;
 		case MN_INVERTED:
-			if (!value_truthy(mustache_lookup(r, n)) &&
+			if (value_truthy(mustache_lookup(r, n)))
+				break;
+			if (mustache_enter(r, n) == -1 ||
 			    mustache_nodes(r, n->kids, n->nkids) == -1)
 				return -1;
+			r->sections--;
 			break;
 		case MN_PARTIAL:
 		case MN_PARENT:

@@ -41,8 +41,10 @@ struct mustache_tmpl	*mustache_parse(const char *name, const char *src,
  * Render against the context stack[0..depth-1] (stack[depth-1] is the
  * top), appending to out.  partial (may be NULL) resolves partials and
  * parents.  Returns 0, or -1 with *cause "NAME:LINE: message" when
- * partials, parents or blocks nest deeper than MUSTACHE_MAXDEPTH; out
- * then holds a partial result.
+ * partials, parents or blocks nest deeper than MUSTACHE_MAXDEPTH, when
+ * sections (counted across partials) nest deeper than 2000, or when one
+ * render expands more than 100000 partials, parents and blocks (a
+ * template that doubles itself); out then holds a partial result.
  */
 int			 mustache_render(const struct mustache_tmpl *,
 			    const struct value *const *stack, size_t depth,

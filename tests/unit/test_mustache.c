@@ -123,6 +123,18 @@ test_parse_errors(void **state)
 	    "section 'x'");
 }
 
+/* Found by the fuzzer: a NUL byte inside a tag name. */
+static void
+test_nul_name(void **state)
+{
+	static const char	 src[] = "a\n{{x\0y}}";
+	char			*cause = NULL;
+
+	assert_null(mustache_parse("nul", src, sizeof(src) - 1, &cause));
+	assert_string_equal(cause, "nul:2: NUL byte in tag name");
+	free(cause);
+}
+
 static void
 test_nesting_limit(void **state)
 {
@@ -145,6 +157,9 @@ test_recursion_limit(void **state)
 	struct mustache_tmpl	*t;
 	struct buf		 out = BUF_INIT;
 	char			*cause = NULL;
+	struct value		*data = NULL, *n;
+	const struct value	*stack[1];
+	int			 i;
 
 	lib_add(&l, "loop", "x\n{{>loop}}");
 	t = parse_ok("main", "{{>loop}}");
@@ -152,6 +167,23 @@ test_recursion_limit(void **state)
 	    &cause), -1);
 	assert_non_null(cause);
 	assert_non_null(strstr(cause, "loop:2: templates nest deeper"));
+	free(cause);
+	cause = NULL;
+	mustache_free(t);
+
+	/* A partial that doubles itself 20 levels deep stops early. */
+	for (i = 0; i < 20; i++) {
+		n = value_map();
+		value_map_set(n, "n", data != NULL ? data : value_bool(0));
+		data = n;
+	}
+	stack[0] = data;
+	lib_add(&l, "twice", "{{#n}}{{>twice}}{{>twice}}{{/n}}");
+	t = parse_ok("main", "{{>twice}}");
+	assert_int_equal(mustache_render(t, stack, 1, 0, lib_get, &l, &out,
+	    &cause), -1);
+	value_free(data);
+	assert_non_null(strstr(cause, "twice:1: more than 100000 partials"));
 	free(cause);
 	cause = NULL;
 	mustache_free(t);
@@ -165,9 +197,41 @@ test_recursion_limit(void **state)
 	    &cause), -1);
 	assert_non_null(strstr(cause, "nest deeper"));
 	free(cause);
+	cause = NULL;
 	mustache_free(t);
 	buf_free(&out);
 	lib_free(&l);
+}
+
+/* Sections inside recursive partials are bounded too (the C stack). */
+static void
+test_section_limit(void **state)
+{
+	struct lib		 l = { { NULL }, { NULL } };
+	struct mustache_tmpl	*t;
+	struct value		*m = value_map();
+	const struct value	*stack[1] = { m };
+	struct buf		 out = BUF_INIT, src = BUF_INIT;
+	char			*cause = NULL;
+	int			 i;
+
+	value_map_set(m, "a", value_bool(1));
+	for (i = 0; i < 40; i++)
+		buf_adds(&src, "{{#a}}");
+	buf_adds(&src, "{{>deep}}");
+	for (i = 0; i < 40; i++)
+		buf_adds(&src, "{{/a}}");
+	lib_add(&l, "deep", src.data);
+	t = parse_ok("main", "{{>deep}}");
+	assert_int_equal(mustache_render(t, stack, 1, 0, lib_get, &l, &out,
+	    &cause), -1);
+	assert_non_null(strstr(cause, "deep:1: more than 2000 sections"));
+	free(cause);
+	mustache_free(t);
+	buf_free(&out);
+	buf_free(&src);
+	lib_free(&l);
+	value_free(m);
 }
 
 static void
@@ -294,8 +358,10 @@ main(void)
 {
 	const struct CMUnitTest	tests[] = {
 		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_nul_name),
 		cmocka_unit_test(test_nesting_limit),
 		cmocka_unit_test(test_recursion_limit),
+		cmocka_unit_test(test_section_limit),
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_stack),
