@@ -17,6 +17,7 @@
 #include <unistr.h>
 
 #include "buf.h"
+#include "addr.h"
 #include "config.h"
 #include "errlist.h"
 #include "log.h"
@@ -282,24 +283,19 @@ check_domain(const char *s)
 	return NULL;
 }
 
-/* A practical local@domain check; addr.c does the full one for subscribers. */
+/* The same address check as for subscribers (addr.c). */
 static const char *
 check_address(const char *s)
 {
-	const char	*at = strrchr(s, '@'), *p;
+	static char	 why[ADDR_WHY_MAX + 32];
+	char		 w[ADDR_WHY_MAX];
+	char		*norm = NULL;
 
-	if (at == NULL)
-		return "is not an email address (no @)";
-	if (at == s)
-		return "has an empty local part";
-	for (p = s; p < at; p++)
-		if ((unsigned char)*p <= ' ' || *p == '<' || *p == '>' ||
-		    *p == ',' || *p == ';' || *p == '\\' || *p == '"' ||
-		    *p == '(' || *p == ')' || *p == '[' || *p == ']' ||
-		    *p == ':')
-			return "is not a plain address (local@domain)";
-	if (check_domain(at + 1) != NULL)
-		return "has a bad domain";
+	if (addr_check_r(s, &norm, w, sizeof(w)) != 0) {
+		snprintf(why, sizeof(why), "is not an address: %s", w);
+		return why;
+	}
+	free(norm);
 	return NULL;
 }
 

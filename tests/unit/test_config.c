@@ -414,8 +414,8 @@ test_several_errors(void **state)
 	    "  secret_fil = \"s\";\n"
 	    "};\n"
 	    "delivery = { backoff_initial = \"2h\"; backoff_max = \"1h\"; };\n",
-	    2, "sender.from_address \"no-at-sign\" is not an email address "
-	    "(no @)",
+	    2, "sender.from_address \"no-at-sign\" is not an address: "
+	    "no @",
 	    4, "smtp.tls must be \"auto\", \"none\", \"starttls\" or "
 	    "\"implicit\", not \"maybe\"",
 	    4, "smtp.connections must be from 1 to 100, not 1000",
