@@ -24,6 +24,9 @@
 #include "value.h"
 #include "xmalloc.h"
 
+/* On a placeholder for a refused scalar: already reported, stay quiet. */
+#define ISSUE_F_BAD	0x100
+
 #define TAG_MD		"!md"
 #define TAG_STR		"tag:yaml.org,2002:str"
 #define TAG_CORE	"tag:yaml.org,2002:"
@@ -458,8 +461,11 @@ issue_scalar(struct issue_ctx *c, yaml_event_t *ev)
 	struct value	*v;
 	int		 plain;
 
-	if (issue_check_scalar(c, m, s, len) == -1)
-		return value_null();
+	if (issue_check_scalar(c, m, s, len) == -1) {
+		v = value_null();
+		v->flags |= ISSUE_F_BAD;
+		return v;
+	}
 	plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 	if (tag == NULL || strcmp(tag, "!") == 0)
 		v = plain && tag == NULL ? value_from_plain_scalar(s, len) :
@@ -871,6 +877,8 @@ issue_want_string(struct issue_ctx *c, const struct value *v, const char *what)
 {
 	if (v->type == VALUE_STRING)
 		return v->u.str.s;
+	if (v->flags & ISSUE_F_BAD)
+		return NULL;
 	if (v->type == VALUE_NULL)
 		issue_errv(c, v, "%s is empty", what);
 	else
