@@ -691,6 +691,45 @@ test_structure(void **state)
 	    "\"attachment\"; did you mean \"attachments\"?");
 }
 
+/* The example of herald-issue(5) is a valid issue. */
+static void
+test_manpage_example(void **state)
+{
+	struct errlist	 e = ERRLIST_INIT;
+	struct issue	*is;
+	struct buf	 b = BUF_INIT;
+	char		*path, *dir, line[1024];
+	FILE		*fp;
+	int		 in = 0;
+
+	path = xsprintf("%s/daemon/herald-issue.5", srcdir);
+	dir = xsprintf("%s/tests/issues", srcdir);
+	assert_non_null(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (strncmp(line, ".Bd -literal", 12) == 0)
+			in = 1;
+		else if (strncmp(line, ".Ed", 3) == 0)
+			in = 0;
+		else if (in)
+			buf_adds(&b, line);
+	}
+	fclose(fp);
+	assert_true(b.len > 100);
+	is = issue_parse("herald-issue.5", b.data, b.len, NULL, issue_load_fs,
+	    dir, &e);
+	errlist_print(&e, stderr, NULL);
+	assert_non_null(is);
+	assert_int_equal(is->nlangs, 2);
+	assert_int_equal(is->nimages, 1);
+	assert_int_equal(is->nattachments, 1);
+	assert_string_equal(issue_lang_pick(is, "km-KH")->tag, "km");
+	issue_free(is);
+	errlist_free(&e);
+	buf_free(&b);
+	free(path);
+	free(dir);
+}
+
 static void
 test_refusing_loader(void **state)
 {
@@ -720,6 +759,7 @@ main(void)
 		cmocka_unit_test(test_alias_bomb),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_structure),
+		cmocka_unit_test(test_manpage_example),
 		cmocka_unit_test(test_refusing_loader),
 	};
 
