@@ -27,14 +27,20 @@
 /* On a placeholder for a refused scalar: already reported, stay quiet. */
 #define ISSUE_F_BAD	0x100
 
+/* Errors kept per parse; more are counted, not kept. */
+#define ISSUE_MAX_ERRORS	1000
+
 #define TAG_MD		"!md"
 #define TAG_STR		"tag:yaml.org,2002:str"
 #define TAG_CORE	"tag:yaml.org,2002:"
 
-/* An anchor: a private copy of the node, its size and height. */
+/*
+ * An anchor: the node (owned by the tree, which frees nothing while it is
+ * being built), its size and height.
+ */
 struct issue_anchor {
 	char		*name;
-	struct value	*v;
+	const struct value *v;
 	size_t		 nodes;
 	size_t		 height;
 };
@@ -67,11 +73,13 @@ struct issue_ctx {
 	struct errlist			*errs;
 	size_t				 nerrs;		/* errors this parse */
 	struct issue_msg		*msgs;
+	size_t				 dropped;	/* past the cap */
 	yaml_parser_t			 parser;
 	int				 stop;		/* a fatal error */
 	size_t				 depth, nodes, alias_nodes;
 	struct issue_anchor		*anchors;
 	size_t				 nanchors;
+	struct value			*trash;		/* refused nodes */
 	struct issue_keypos		*keys;
 	size_t				 nkeys, capkeys;
 	issue_load_fn			 load;
@@ -145,6 +153,10 @@ issue_verr(struct issue_ctx *c, size_t line, size_t col, const char *fmt,
 	struct buf	 b = BUF_INIT;
 	struct issue_msg *m;
 
+	if (c->nerrs >= ISSUE_MAX_ERRORS) {
+		c->dropped++;
+		return;
+	}
 	if (line == 0)
 		line = col = 1;
 	if (col == 0)
@@ -185,6 +197,7 @@ issue_flush(struct issue_ctx *c)
 	}
 	free(c->msgs);
 	c->msgs = NULL;
+	c->errs->dropped += c->dropped;
 }
 
 static void __attribute__((format(printf, 4, 5)))
@@ -216,6 +229,10 @@ issue_errk(struct issue_ctx *c, const struct value *m, size_t idx,
 	va_list	 ap;
 	size_t	 i, line = m->u.map.v[idx]->line, col = m->u.map.v[idx]->col;
 
+	if (c->nerrs >= ISSUE_MAX_ERRORS) {
+		c->dropped++;
+		return;
+	}
 	for (i = 0; i < c->nkeys; i++) {
 		if (c->keys[i].map == m && c->keys[i].idx == idx) {
 			line = c->keys[i].line;
@@ -519,7 +536,7 @@ issue_anchor_add(struct issue_ctx *c, const char *name, const struct value *v,
 	    sizeof(*c->anchors));
 	a = &c->anchors[c->nanchors++];
 	a->name = xstrdup(name);
-	a->v = issue_copy(v);
+	a->v = v;
 	a->nodes = nodes;
 	a->height = height;
 }
@@ -645,7 +662,7 @@ issue_mapping(struct issue_ctx *c, yaml_event_t *start, size_t *height)
 			h = 0;
 			if ((item = issue_node(c, &ev, &h)) == NULL)
 				goto fail;
-			value_free(item);
+			value_list_push(c->trash, item);
 		}
 		if (issue_next(c, &ev) == -1) {
 			free(key);
@@ -659,14 +676,14 @@ issue_mapping(struct issue_ctx *c, yaml_event_t *start, size_t *height)
 		if (h + 1 > *height)
 			*height = h + 1;
 		if (key == NULL) {
-			value_free(item);
+			value_list_push(c->trash, item);
 			continue;
 		}
 		if (strcmp(key, "<<") == 0) {
 			issue_err(c, km.line + 1, km.column + 1,
 			    "merge keys (<<) are not supported");
 			free(key);
-			value_free(item);
+			value_list_push(c->trash, item);
 			continue;
 		}
 		first = issue_kset_add(&ks, key, m->u.map.n, &idxs);
@@ -675,7 +692,7 @@ issue_mapping(struct issue_ctx *c, yaml_event_t *start, size_t *height)
 			    "duplicate key \"%s\" (first at line %zu)", key,
 			    m->u.map.v[first]->line);
 			free(key);
-			value_free(item);
+			value_list_push(c->trash, item);
 			continue;
 		}
 		issue_keypos_add(c, m, m->u.map.n, &km);
@@ -1555,6 +1572,7 @@ issue_parse(const char *name, const char *src, size_t len,
 	}
 	yaml_parser_set_input_string(&c->parser, (const unsigned char *)src,
 	    len);
+	c->trash = value_list();
 	root = issue_document(c);
 	yaml_parser_delete(&c->parser);
 	if (root == NULL || c->stop)
@@ -1636,10 +1654,10 @@ out:
 	value_free(root);
 	for (i = 0; i < c->nanchors; i++) {
 		free(c->anchors[i].name);
-		value_free(c->anchors[i].v);
 	}
 	free(c->anchors);
 	free(c->keys);
+	value_free(c->trash);
 	return is;
 }
 

@@ -730,6 +730,26 @@ test_manpage_example(void **state)
 	free(dir);
 }
 
+/* Thousands of errors: the first thousand kept, the rest counted. */
+static void
+test_error_cap(void **state)
+{
+	struct errlist	 e;
+	struct buf	 b = BUF_INIT;
+	int		 i;
+
+	buf_adds(&b, "subject: s\n");
+	for (i = 0; i < 1500; i++)
+		buf_printf(&b, "k%d: {image: {src: http://x, alt: a}}\n", i);
+	assert_null(parse(buf_cstr(&b), &e, NULL));
+	assert_int_equal(e.n, 1000);
+	assert_int_equal(errlist_count(&e), 1500);
+	assert_string_equal(e.msgs[0], "t.yaml:2:19: src \"http://x\" uses "
+	    "http://; use https:// or a local file");
+	errlist_free(&e);
+	buf_free(&b);
+}
+
 static void
 test_refusing_loader(void **state)
 {
@@ -760,6 +780,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_manpage_example),
+		cmocka_unit_test(test_error_cap),
 		cmocka_unit_test(test_refusing_loader),
 	};
 
