@@ -27,6 +27,9 @@
 /* On a placeholder for a refused scalar: already reported, stay quiet. */
 #define ISSUE_F_BAD	0x100
 
+/* Language variants; each gets its own copy of the data. */
+#define ISSUE_MAX_LANGS		64
+
 /* Errors kept per parse; more are counted, not kept. */
 #define ISSUE_MAX_ERRORS	1000
 
@@ -1481,6 +1484,32 @@ issue_free(struct issue *is)
 	free(is);
 }
 
+static size_t
+issue_count(const struct value *v)
+{
+	size_t	i, n = 1;
+
+	if (v->type == VALUE_LIST)
+		for (i = 0; i < v->u.list.n; i++)
+			n += issue_count(v->u.list.v[i]);
+	else if (v->type == VALUE_MAP)
+		for (i = 0; i < v->u.map.n; i++)
+			n += 1 + issue_count(v->u.map.v[i]);
+	return n;
+}
+
+/* The nodes of the top-level data, which every variant copies. */
+static size_t
+issue_data_nodes(const struct value *root)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < root->u.map.n; i++)
+		if (!issue_is(root->u.map.k[i], issue_reserved))
+			n += 1 + issue_count(root->u.map.v[i]);
+	return n;
+}
+
 /* The languages map: one variant per tag, each with a subject. */
 static void
 issue_languages(struct issue_ctx *c, struct value *langs,
@@ -1499,6 +1528,11 @@ issue_languages(struct issue_ctx *c, struct value *langs,
 	}
 	if (langs->u.map.n == 0) {
 		issue_errv(c, langs, "languages is empty");
+		return;
+	}
+	if (langs->u.map.n > ISSUE_MAX_LANGS) {
+		issue_errk(c, langs, ISSUE_MAX_LANGS, "more than %d languages",
+		    ISSUE_MAX_LANGS);
 		return;
 	}
 	is->langs = xcalloc(langs->u.map.n, sizeof(*is->langs));
@@ -1546,7 +1580,7 @@ issue_parse(const char *name, const char *src, size_t len,
 	struct value		*root = NULL, *v, *langs = NULL, *var;
 	char			*subject = NULL, *preheader = NULL;
 	const char		*k, *near;
-	size_t			 i, j;
+	size_t			 i, j, data;
 
 	memset(c, 0, sizeof(*c));
 	c->name = name;
@@ -1625,6 +1659,11 @@ issue_parse(const char *name, const char *src, size_t len,
 		issue_languages(c, langs, subject, preheader);
 	else if (subject == NULL && value_map_get(root, "subject") == NULL)
 		issue_err(c, 1, 1, "the issue has no subject");
+	if (c->nerrs == 0 && langs != NULL &&
+	    (data = issue_data_nodes(root)) > c->lim.max_nodes / is->nlangs)
+		issue_errv(c, langs, "%zu languages, each with a copy of %zu "
+		    "data nodes, exceed %zu nodes", is->nlangs, data,
+		    c->lim.max_nodes);
 	if (c->nerrs > 0)
 		goto fail;
 	if (langs == NULL) {

@@ -642,6 +642,9 @@ test_limits(void **state)
 static void
 test_structure(void **state)
 {
+	struct issue_limits	 lim;
+	struct errlist		 e;
+	const char		*src;
 	const char	*langs[] = {
 	    "t.yaml:3:8: \"template\" cannot vary by language",
 	    "t.yaml:4:8: unknown key \"subjct\"; did you mean \"subject\"?",
@@ -680,6 +683,18 @@ test_structure(void **state)
 	    "t.yaml:2:21: language \"EN\" given twice");
 	expect_errors("subject: s\nlanguages:\n  en: {template: x}\n"
 	    "  km: {subjct: x}\n  fr: [x]\n", langs);
+	/* Variants copy the data: bounded. */
+	issue_limits_default(&lim);
+	lim.max_nodes = 40;
+	errlist_init(&e);
+	src = "subject: s\nd: [1,2,3,4,5,6,7,8,9,10,11,12]\n"
+	    "languages: {en: {}, km: {}, fr: {}}\n";
+	assert_null(issue_parse("t.yaml", src, strlen(src), &lim, NULL, NULL,
+	    &e));
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.msgs[0], "t.yaml:3:12: 3 languages, each with "
+	    "a copy of 14 data nodes, exceed 40 nodes");
+	errlist_free(&e);
 	/* Near misses: form, lsit; a far key is data. */
 	expect_error("subject: s\nform: x@y.org\n",
 	    "t.yaml:2:1: unknown key \"form\"; did you mean \"from\"?");
