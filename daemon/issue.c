@@ -1606,6 +1606,8 @@ issue_parse(const char *name, const char *src, size_t len,
 	}
 	yaml_parser_set_input_string(&c->parser, (const unsigned char *)src,
 	    len);
+	/* UTF-8 only: no guessing UTF-16 from a byte order mark. */
+	yaml_parser_set_encoding(&c->parser, YAML_UTF8_ENCODING);
 	c->trash = value_list();
 	root = issue_document(c);
 	yaml_parser_delete(&c->parser);

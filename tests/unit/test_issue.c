@@ -765,6 +765,28 @@ test_error_cap(void **state)
 	buf_free(&b);
 }
 
+/* UTF-8 only: a UTF-16 file is refused; a UTF-8 byte order mark is fine. */
+static void
+test_encoding(void **state)
+{
+	struct errlist	 e = ERRLIST_INIT;
+	struct issue	*is;
+	const char	 u16[] = "\xff\xfes\0:\0 \0x\0\n\0";
+	const char	*bom = "\xef\xbb\xbfsubject: s\n";
+
+	assert_null(issue_parse("t.yaml", u16, sizeof(u16) - 1, NULL, NULL,
+	    NULL, &e));
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.msgs[0], "t.yaml:1:1: invalid UTF-8 (invalid "
+	    "leading UTF-8 octet)");
+	errlist_free(&e);
+	is = issue_parse("t.yaml", bom, strlen(bom), NULL, NULL, NULL, &e);
+	assert_non_null(is);
+	assert_string_equal(is->langs[0].subject, "s");
+	issue_free(is);
+	errlist_free(&e);
+}
+
 static void
 test_refusing_loader(void **state)
 {
@@ -796,6 +818,7 @@ main(void)
 		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_manpage_example),
 		cmocka_unit_test(test_error_cap),
+		cmocka_unit_test(test_encoding),
 		cmocka_unit_test(test_refusing_loader),
 	};
 
