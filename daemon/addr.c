@@ -243,6 +243,29 @@ addr_isascii(const char *s)
 }
 
 /*
+ * A copy of d with the full stops of other scripts (U+3002 ideographic,
+ * U+FF0E fullwidth, U+FF61 halfwidth ideographic) made ASCII dots, as
+ * UTS #46 does, so that labels are split where the user meant.
+ */
+static char *
+addr_dots(const char *d)
+{
+	char	*out = xstrdup(d), *o = out;
+
+	while (*d != '\0') {
+		if (strncmp(d, "\xe3\x80\x82", 3) == 0 ||
+		    strncmp(d, "\xef\xbc\x8e", 3) == 0 ||
+		    strncmp(d, "\xef\xbd\xa1", 3) == 0) {
+			*o++ = '.';
+			d += 3;
+		} else
+			*o++ = *d++;
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
  * The heart of both checks: *norm gets the normal form (domain lowercased,
  * NFC), *ascii (when not NULL) the form with an ASCII domain.
  */
@@ -322,14 +345,16 @@ addr_parse(const char *addr, char **norm, char **ascii, char *why,
 			if (dom[i] >= 'A' && dom[i] <= 'Z')
 				dom[i] += 'a' - 'A';
 	} else {
-		if (addr_check_labels(at + 1, why, whylen, 0) == -1)
+		dom = addr_dots(at + 1);
+		if (addr_check_labels(dom, why, whylen, 0) == -1)
 			goto fail;
-		low = u8_tolower((const uint8_t *)at + 1, strlen(at + 1), NULL,
+		low = u8_tolower((const uint8_t *)dom, strlen(dom), NULL,
 		    UNINORM_NFC, NULL, &lowlen);
 		if (low == NULL) {
 			snprintf(why, whylen, "domain cannot be lowercased");
 			goto fail;
 		}
+		free(dom);
 		dom = xstrndup((const char *)low, lowlen);
 	}
 

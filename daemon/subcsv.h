@@ -48,4 +48,26 @@ void	subcsv_free(struct subcsv *);
 /* Write one CSV record (RFC 4180 quoting, CRLF line end). */
 void	subcsv_write_record(FILE *fp, const char *const *fields, size_t n);
 
+/*
+ * Details of the reader (beyond the first contract):
+ * - Header names are trimmed of spaces and tabs and matched without case;
+ *   attribute keys keep the header's spelling (trimmed).  A column with
+ *   an empty name may only hold empty values; a value there is an error.
+ * - Data fields are kept exactly as written: no trimming, so an address
+ *   with spaces around it is refused by addr_check() with a message, not
+ *   silently repaired.  Empty name, lang or attribute values count as
+ *   absent (NULL, or no attribute).  lang is lowercased ("pt-br").
+ * - Lines are counted from 1 and a BOM on line 1 is skipped; a record
+ *   spanning lines (quoted line breaks) is reported at its first line,
+ *   invalid UTF-8 at the physical line holding it.  Lines holding only
+ *   spaces or tabs between records are skipped like blank ones.
+ * - A stray quote (strict RFC 4180) spoils that record only: it is
+ *   reported and reading resumes at the next line.  An unclosed quote at
+ *   the end of the file, a header problem (no email column, a name twice,
+ *   invalid UTF-8) or a read error is fatal.
+ * - Duplicates are found with a hash table on the normalized address
+ *   (the local part keeps its case: "A@x.org" and "a@x.org" are two rows).
+ *   Fields written back by subcsv_write_record() read back identically.
+ */
+
 #endif

@@ -45,6 +45,9 @@ static const struct addr_case cases[] = {
 	/* "u" + combining diaeresis: NFC makes it one code point. */
 	IDN("user@bu\xcc\x88" "cher.example", "user@b\xc3\xbc" "cher.example",
 	    "user@xn--bcher-kva.example"),
+	/* Ideographic full stop: a label separator, as in UTS #46. */
+	IDN("user@b\xc3\xbc" "cher\xe3\x80\x82" "example",
+	    "user@b\xc3\xbc" "cher.example", "user@xn--bcher-kva.example"),
 	IDN("a@stra\xc3\x9f" "e.de", "a@stra\xc3\x9f" "e.de",
 	    "a@xn--strae-oqa.de"),
 	/* Khmer: friends.r2p.kh written in Khmer script as a label. */
