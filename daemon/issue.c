@@ -1,4 +1,4 @@
-/* The issue file parser: YAML bytes to a validated issue, every error located. */
+/* The issue file parser: YAML to a checked issue, every error located. */
 #include "autoconf.h"
 
 #include <sys/stat.h>
@@ -632,6 +632,7 @@ issue_mapping(struct issue_ctx *c, yaml_event_t *start, size_t *height)
 	struct value		*m, *item;
 	yaml_event_t		 ev;
 	yaml_mark_t		 km;
+	const char		*ks_s;
 	char			*key;
 	size_t			*idxs = NULL, h;
 	long			 first;
@@ -653,11 +654,10 @@ issue_mapping(struct issue_ctx *c, yaml_event_t *start, size_t *height)
 				yaml_event_delete(&ev);
 				goto fail;
 			}
-			if (issue_check_scalar(c, &km,
-			    (const char *)ev.data.scalar.value,
+			ks_s = (const char *)ev.data.scalar.value;
+			if (issue_check_scalar(c, &km, ks_s,
 			    ev.data.scalar.length) == 0)
-				key = xstrndup((const char *)ev.data.scalar.value,
-				    ev.data.scalar.length);
+				key = xstrndup(ks_s, ev.data.scalar.length);
 			yaml_event_delete(&ev);
 		} else {
 			issue_err(c, km.line + 1, km.column + 1,
@@ -1563,8 +1563,8 @@ issue_languages(struct issue_ctx *c, struct value *langs,
 		if (l->subject == NULL && subject != NULL)
 			l->subject = xstrdup(subject);
 		if (l->subject == NULL && value_map_get(var, "subject") == NULL)
-			issue_errk(c, langs, i, "language \"%s\" has no subject "
-			    "(give one here or at the top level)", tag);
+			issue_errk(c, langs, i, "language \"%s\" has no "
+			    "subject (give one here or at the top level)", tag);
 		if (l->preheader == NULL && preheader != NULL)
 			l->preheader = xstrdup(preheader);
 	}

@@ -1,4 +1,4 @@
-/* libFuzzer target: parse arbitrary bytes as an issue, with every file refused. */
+/* libFuzzer target: arbitrary bytes as an issue, every file refused. */
 #include "autoconf.h"
 
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for issue.c: good issues read fully, hostile ones refused where they fail. */
+/* Unit tests for issue.c: good issues read fully, hostile ones refused. */
 #include "autoconf.h"
 
 #include <sys/resource.h>
@@ -319,7 +319,7 @@ test_images(void **state)
 	assert_string_equal(is->images[1].mime, "image/jpeg");
 	assert_memory_equal(is->images[1].data, "JPEGDATA-B", 10);
 	assert_string_not_equal(is->images[0].cid, is->images[1].cid);
-	assert_true(strncmp(value_path(is->langs[0].data, "a.image.src")->u.str.s,
+	assert_true(strncmp(get(is->langs[0].data, "a.image.src")->u.str.s,
 	    "cid:img1.", 9) == 0);
 	issue_free(is);
 	errlist_free(&e);
@@ -441,7 +441,8 @@ test_from(void **state)
 	issue_free(is);
 	errlist_free(&e);
 
-	expect_error("subject: s\nfrom: \"Eve\\r\\nBcc: x@y.z <e@example.org>\"\n",
+	expect_error("subject: s\n"
+	    "from: \"Eve\\r\\nBcc: x@y.z <e@example.org>\"\n",
 	    "t.yaml:2:7: the from name: contains a carriage return at byte 4");
 	expect_error("subject: s\nfrom: [x]\n", "t.yaml:2:7: from must be "
 	    "\"Name <address>\" or a map with name and address");
@@ -652,7 +653,8 @@ test_structure(void **state)
 	    NULL };
 
 	expect_error("", "t.yaml:1:1: the issue is empty");
-	expect_error("- a\n- b\n", "t.yaml:1:1: an issue must be a map of keys");
+	expect_error("- a\n- b\n",
+	    "t.yaml:1:1: an issue must be a map of keys");
 	expect_error("subject: a\n---\nsubject: b\n",
 	    "t.yaml:2:1: more than one YAML document");
 	expect_error("subject: s\nsubject: t\n",
