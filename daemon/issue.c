@@ -1125,7 +1125,7 @@ issue_image(struct issue_ctx *c, struct value *m)
 	struct issue		*is = c->is;
 	struct issue_file	*f;
 	struct value		*src, *alt, *cap;
-	const char		*s, *mime;
+	const char		*s, *mime, *why;
 	unsigned char		*data;
 	size_t			 i, len;
 
@@ -1162,6 +1162,11 @@ issue_image(struct issue_ctx *c, struct value *m)
 	}
 	if (*s == '\0') {
 		issue_errv(c, src, "src is empty");
+		return;
+	}
+	/* Its file name reaches a MIME header. */
+	if (text_check_line(s, src->u.str.len, &why) == -1) {
+		issue_errv(c, src, "src: %s", why);
 		return;
 	}
 	mime = issue_mime_type(s);
@@ -1247,7 +1252,7 @@ issue_attachment(struct issue_ctx *c, struct value *v)
 {
 	struct issue		*is = c->is;
 	struct issue_file	*f;
-	struct value		*pv = v, *nv;
+	struct value		*pv = v, *nv = NULL;
 	const char		*path, *name, *why;
 	unsigned char		*data;
 	size_t			 len;
@@ -1284,10 +1289,12 @@ issue_attachment(struct issue_ctx *c, struct value *v)
 			    "file name without '/' or '\\'", name);
 			return;
 		}
-		if (text_check_line(name, nv->u.str.len, &why) == -1) {
-			issue_errv(c, nv, "attachment name: %s", why);
-			return;
-		}
+	}
+	/* The name reaches a MIME header. */
+	if (text_check_line(name, strlen(name), &why) == -1) {
+		issue_errv(c, nv != NULL ? nv : pv, "attachment name: %s",
+		    why);
+		return;
 	}
 	if (*name == '\0') {
 		issue_errv(c, pv, "attachment \"%s\" has no file name", path);

@@ -408,6 +408,10 @@ test_attachments(void **state)
 	    "\"../x\"}\n", "t.yaml:3:25: attachment name \"../x\" must be a "
 	    "file name without '/' or '\\'");
 	expect_errors("subject: s\nattachments:\n  - {pth: notes}\n", pth);
+	expect_error("subject: s\nattachments:\n  - \"a\\nb.pdf\"\n",
+	    "t.yaml:3:5: attachment name: contains a line feed at byte 2");
+	expect_error("subject: s\nimage: {src: \"a\\r.png\", alt: x}\n",
+	    "t.yaml:2:14: src: contains a carriage return at byte 2");
 	expect_error("subject: s\nattachments:\n  - https://x.org/a.pdf\n",
 	    "t.yaml:3:5: attachment \"https://x.org/a.pdf\" must be a local "
 	    "file");
