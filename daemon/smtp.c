@@ -90,6 +90,9 @@ smtp_header_cb(char *line, size_t size, size_t nitems, void *arg)
 		return n;
 	if (n > 3 && line[3] == '-')
 		return n;
+	/* 221 only answers the QUIT libcurl sends after a failure. */
+	if (line[0] == '2' && line[1] == '2' && line[2] == '1')
+		return n;
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
 	if (len >= sizeof(s->reply))
@@ -360,9 +363,11 @@ smtp_classify(CURLcode cc, long code, enum smtp_stage stage,
 			return SMTP_FAILED;
 		return SMTP_DEFERRED;
 	case SMTP_STAGE_MAIL:
-		if (reused)
-			return SMTP_RETRY_NOW;
-		/* FALLTHROUGH */
+		/*
+		 * A refused sender says nothing about the recipient: never a
+		 * bounce.  The caller backs off, and pauses on 5.7.x.
+		 */
+		return reused ? SMTP_RETRY_NOW : SMTP_DEFERRED;
 	case SMTP_STAGE_RCPT:
 	case SMTP_STAGE_DATA:
 		if (code >= 500 && code < 600)
@@ -506,13 +511,14 @@ smtp_finish(struct smtp *smtp, struct smtp_slot *s, CURLcode cc,
 	if (s->nreplies > 0) {
 		memcpy(r.reply, s->reply, sizeof(r.reply));
 		if (smtp_enhanced(r.reply, r.enhanced, sizeof(r.enhanced)))
-			r.policy = strncmp(r.enhanced, "5.7.", 4) == 0;
+			r.policy = r.outcome != SMTP_SENT &&
+			    strncmp(r.enhanced, "5.7.", 4) == 0;
 	} else if (cc != CURLE_OK)
 		snprintf(r.reply, sizeof(r.reply), "%s",
 		    s->errbuf[0] != '\0' ? s->errbuf : curl_easy_strerror(cc));
 	r.backoff = r.outcome == SMTP_DEFERRED &&
-	    (r.stage == SMTP_STAGE_CONNECT || cc == CURLE_OPERATION_TIMEDOUT ||
-	    r.code == 421);
+	    (r.stage == SMTP_STAGE_CONNECT || r.stage == SMTP_STAGE_MAIL ||
+	    cc == CURLE_OPERATION_TIMEDOUT || r.code == 421);
 
 	s->busy = 0;
 	smtp->busy--;

@@ -13,8 +13,8 @@
 
 enum smtp_outcome {
 	SMTP_SENT,		/* 2xx after the final dot */
-	SMTP_FAILED,		/* 5xx at RCPT (hard bounce) or after the dot */
-	SMTP_DEFERRED,		/* 4xx, timeout, no connection: retry later */
+	SMTP_FAILED,		/* 5xx at RCPT (hard bounce), DATA or the dot */
+	SMTP_DEFERRED,		/* 4xx, timeout, no connection, MAIL refused */
 	SMTP_INDOUBT,		/* no reply after the dot: resend the same bytes */
 	SMTP_RETRY_NOW,		/* failed at MAIL FROM on a reused connection */
 };
