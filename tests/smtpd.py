@@ -147,7 +147,8 @@ class Handler:
                 "rcpt_tos": envelope.rcpt_tos,
                 "connection": server.conn_no,
                 "received": time.time(),
-                "tls": session.ssl is not None,
+                "tls": server.transport.get_extra_info("ssl_object")
+                is not None,
                 "authenticated": bool(session.authenticated)}
         with open(base + ".json.tmp", "w") as fp:
             json.dump(meta, fp)
@@ -253,7 +254,7 @@ def main():
             ok = (isinstance(data, LoginPassword) and
                   data.login == user.encode() and
                   data.password == password.encode())
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
         kw.update(authenticator=authenticator, auth_required=True,
                   auth_require_tls=False)
 
