@@ -20,6 +20,7 @@ can change behaviour while the server runs:
   dot_times  1                     ... only for the first K messages
   drop       "data" | "dot"        close without a reply at DATA, or after the dot
   delay      1.5                   seconds before each reply
+  dot_delay  5                     seconds before the reply to the dot only
 """
 
 import argparse
@@ -38,7 +39,7 @@ import time
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 FAULT_KEYS = ("connect", "mail", "mail_reused", "rcpt", "rcpt_match",
-              "rcpt_times", "dot", "dot_times", "drop", "delay")
+              "rcpt_times", "dot", "dot_times", "drop", "delay", "dot_delay")
 
 
 class State:
@@ -128,6 +129,8 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         await self._delay(server)
         f = server.faults
+        if f.get("dot_delay"):
+            await asyncio.sleep(float(f["dot_delay"]))
         if f.get("drop") == "dot":
             server.transport.close()
             return "250 never seen"
@@ -226,8 +229,8 @@ def main():
     for k in FAULT_KEYS:
         if k in ("rcpt_times", "dot_times"):
             ap.add_argument("--" + k.replace("_", "-"), dest=k, type=int)
-        elif k == "delay":
-            ap.add_argument("--delay", type=float)
+        elif k in ("delay", "dot_delay"):
+            ap.add_argument("--" + k.replace("_", "-"), dest=k, type=float)
         elif k == "mail_reused":
             ap.add_argument("--mail-reused", dest=k, action="store_const",
                             const=True)

@@ -81,6 +81,12 @@ expect m550 1 deferred 550 55 stage=mail policy=1 backoff=1
 control '{"delay": 3}'
 send slow -T 1 -n 1 "$URL"
 expect slow 1 deferred 0 28 backoff=1
+
+# No reply to the dot within the timeout: in doubt, not deferred (the
+# server may have queued it).
+control '{"dot_delay": 3}'
+send slowdot -T 1 -n 1 "$URL"
+expect slowdot 1 indoubt 354 28 stage=dot data=1
 control '{}'
 
 # Nobody listening: 7, deferred, back off.
