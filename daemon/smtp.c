@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 
 #include <curl/curl.h>
 
@@ -15,13 +16,20 @@
 #include "xmalloc.h"
 
 /*
- * One slot is one easy handle.  Every option that does not change per
- * message is set once in smtp_slot_init; a message only changes MAIL FROM,
- * the recipient (our own list node, pointing into a reused buffer) and the
- * body (copied into a reused buffer).  Its connection is counted so that it
- * is closed after M messages.
+ * One slot is one easy handle in a multi handle of its own.  libcurl keeps
+ * its connection cache per multi handle: with one multi for all, an idle
+ * connection goes to whichever handle starts next, so connections swap
+ * between handles and one can carry 2M messages (measured).  With a multi
+ * per slot, a slot owns exactly one connection, counting messages per slot
+ * is counting them per connection, and "reused" is known for sure.
+ *
+ * Every option that does not change per message is set once in
+ * smtp_slot_init; a message only changes MAIL FROM, the recipient (our own
+ * list node, pointing into a reused buffer) and the body (copied into a
+ * reused buffer).
  */
 struct smtp_slot {
+	CURLM		*multi;
 	CURL		*easy;
 	int		 busy;
 	int		 uses;		/* messages on the current connection */
@@ -47,11 +55,12 @@ struct smtp_slot {
 };
 
 struct smtp {
-	CURLM		*multi;
 	struct smtp_slot *slots;
 	int		 nslots;
 	int		 busy;
 	int		 per_connection;
+	struct curl_waitfd *wfd;	/* smtp_poll's array, reused */
+	unsigned int	 nwfd;
 };
 
 static size_t
@@ -121,6 +130,12 @@ smtp_slot_init(struct smtp_slot *s, const struct smtp_params *p,
 	memset(s, 0, sizeof(*s));
 	buf_init(&s->data);
 	buf_init(&s->rcpt);
+	if ((s->multi = curl_multi_init()) == NULL) {
+		*cause = xstrdup("curl_multi_init failed");
+		return -1;
+	}
+	curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
+	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, 1L);
 	if ((e = s->easy = curl_easy_init()) == NULL) {
 		*cause = xstrdup("curl_easy_init failed");
 		return -1;
@@ -214,14 +229,6 @@ smtp_new(const struct smtp_params *p, char **cause)
 	}
 	smtp = xcalloc(1, sizeof(*smtp));
 	smtp->per_connection = p->per_connection;
-	if ((smtp->multi = curl_multi_init()) == NULL) {
-		*cause = xstrdup("curl_multi_init failed");
-		goto fail;
-	}
-	curl_multi_setopt(smtp->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-	    (long)p->connections);
-	curl_multi_setopt(smtp->multi, CURLMOPT_MAXCONNECTS,
-	    (long)p->connections);
 	smtp->slots = xcalloc(p->connections, sizeof(*smtp->slots));
 	for (i = 0; i < p->connections; i++) {
 		smtp->nslots++;
@@ -246,15 +253,16 @@ smtp_free(struct smtp *smtp)
 
 		if (s->easy != NULL) {
 			if (s->busy)
-				curl_multi_remove_handle(smtp->multi, s->easy);
+				curl_multi_remove_handle(s->multi, s->easy);
 			curl_easy_cleanup(s->easy);
 		}
+		if (s->multi != NULL)
+			curl_multi_cleanup(s->multi);
 		buf_free(&s->data);
 		buf_free(&s->rcpt);
 	}
 	free(smtp->slots);
-	if (smtp->multi != NULL)
-		curl_multi_cleanup(smtp->multi);
+	free(smtp->wfd);
 	free(smtp);
 	curl_global_cleanup();
 }
@@ -287,7 +295,7 @@ smtp_start(struct smtp *smtp, struct smtp_slot *s, int fresh)
 		s->fresh_connect = fresh;
 	}
 	smtp_slot_reset(s);
-	if (curl_multi_add_handle(smtp->multi, s->easy) != CURLM_OK)
+	if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK)
 		return -1;
 	return 0;
 }
@@ -327,20 +335,83 @@ smtp_submit(struct smtp *smtp, uint64_t id, const char *mail_from,
 	return 0;
 }
 
+static void
+smtp_addfd(struct smtp *smtp, unsigned int *n, curl_socket_t fd, short ev)
+{
+	if (*n == smtp->nwfd) {
+		smtp->nwfd = smtp->nwfd == 0 ? 16 : smtp->nwfd * 2;
+		smtp->wfd = xreallocarray(smtp->wfd, smtp->nwfd,
+		    sizeof(*smtp->wfd));
+	}
+	smtp->wfd[*n].fd = fd;
+	smtp->wfd[*n].events = ev;
+	smtp->wfd[*n].revents = 0;
+	(*n)++;
+}
+
+/*
+ * Wait in the first slot's curl_multi_poll (so smtp_wakeup works), with
+ * the other slots' sockets and the caller's fds as extra fds.
+ */
 int
 smtp_poll(struct smtp *smtp, int timeout_ms, struct curl_waitfd *extra,
     unsigned int nextra)
 {
-	if (curl_multi_poll(smtp->multi, extra, nextra, timeout_ms, NULL) !=
-	    CURLM_OK)
+	fd_set		 r, w, x;
+	unsigned int	 n = 0, k;
+	long		 t;
+	int		 i, fd, maxfd;
+	short		 ev;
+
+	for (i = 1; i < smtp->nslots; i++) {
+		struct smtp_slot *s = &smtp->slots[i];
+
+		if (!s->busy)
+			continue;
+		FD_ZERO(&r);
+		FD_ZERO(&w);
+		FD_ZERO(&x);
+		maxfd = -1;
+		if (curl_multi_fdset(s->multi, &r, &w, &x, &maxfd) != CURLM_OK)
+			return -1;
+		for (fd = 0; fd <= maxfd; fd++) {
+			ev = 0;
+			if (FD_ISSET(fd, &r))
+				ev |= CURL_WAIT_POLLIN;
+			if (FD_ISSET(fd, &w))
+				ev |= CURL_WAIT_POLLOUT;
+			if (FD_ISSET(fd, &x))
+				ev |= CURL_WAIT_POLLPRI;
+			if (ev != 0)
+				smtp_addfd(smtp, &n, fd, ev);
+		}
+		/* No socket yet (resolving): come back soon. */
+		if (maxfd == -1 && timeout_ms > 10)
+			timeout_ms = 10;
+		if (curl_multi_timeout(s->multi, &t) == CURLM_OK && t >= 0 &&
+		    t < timeout_ms)
+			timeout_ms = (int)t;
+	}
+	if (n == 0) {
+		if (curl_multi_poll(smtp->slots[0].multi, extra, nextra,
+		    timeout_ms, NULL) != CURLM_OK)
+			return -1;
+		return 0;
+	}
+	for (k = 0; k < nextra; k++)
+		smtp_addfd(smtp, &n, extra[k].fd, extra[k].events);
+	if (curl_multi_poll(smtp->slots[0].multi, smtp->wfd, n, timeout_ms,
+	    NULL) != CURLM_OK)
 		return -1;
+	for (k = 0; k < nextra; k++)
+		extra[k].revents = smtp->wfd[n - nextra + k].revents;
 	return 0;
 }
 
 int
 smtp_wakeup(struct smtp *smtp)
 {
-	return curl_multi_wakeup(smtp->multi) == CURLM_OK ? 0 : -1;
+	return curl_multi_wakeup(smtp->slots[0].multi) == CURLM_OK ? 0 : -1;
 }
 
 /*
@@ -476,7 +547,7 @@ smtp_finish(struct smtp *smtp, struct smtp_slot *s, CURLcode cc,
 	int			 reused;
 
 	curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &nconn);
-	curl_multi_remove_handle(smtp->multi, s->easy);
+	curl_multi_remove_handle(s->multi, s->easy);
 	reused = nconn == 0 && s->uses > 0 && !s->fresh_connect;
 	if (s->forbid_reuse)
 		s->uses = 0;
@@ -531,18 +602,22 @@ smtp_perform(struct smtp *smtp, smtp_done_fn cb, void *cbarg)
 {
 	CURLMsg			*m;
 	struct smtp_slot	*s;
-	int			 running, left;
+	int			 i, running, left;
 
-	if (curl_multi_perform(smtp->multi, &running) != CURLM_OK)
-		return -1;
-	while ((m = curl_multi_info_read(smtp->multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
+	for (i = 0; i < smtp->nslots; i++) {
+		s = &smtp->slots[i];
+		if (!s->busy)
 			continue;
-		s = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
-		if (s == NULL)
+		if (curl_multi_perform(s->multi, &running) != CURLM_OK)
+			return -1;
+		if (running > 0)
 			continue;
-		smtp_finish(smtp, s, m->data.result, cb, cbarg);
+		while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
+			if (m->msg == CURLMSG_DONE) {
+				smtp_finish(smtp, s, m->data.result, cb, cbarg);
+				break;
+			}
+		}
 	}
 	return smtp->busy;
 }
