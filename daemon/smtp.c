@@ -1,0 +1,623 @@
+/* SMTP transport: message bytes to SMTP servers over libcurl's multi interface. */
+#include "autoconf.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "log.h"
+#include "smtp.h"
+#include "xmalloc.h"
+
+/*
+ * One slot is one easy handle in a multi handle of its own.  libcurl keeps
+ * its connection cache per multi handle: with one multi for all, an idle
+ * connection goes to whichever handle starts next, so connections swap
+ * between handles and one can carry 2M messages (measured).  With a multi
+ * per slot, a slot owns exactly one connection, counting messages per slot
+ * is counting them per connection, and "reused" is known for sure.
+ *
+ * Every option that does not change per message is set once in
+ * smtp_slot_init; a message only changes MAIL FROM, the recipient (our own
+ * list node, pointing into a reused buffer) and the body (copied into a
+ * reused buffer).
+ */
+struct smtp_slot {
+	CURLM		*multi;
+	CURL		*easy;
+	int		 busy;
+	int		 uses;		/* messages on the current connection */
+	int		 forbid_reuse;	/* value currently set on the handle */
+	int		 fresh_connect;	/* likewise */
+
+	struct buf	 data;		/* the message bytes */
+	size_t		 pos;
+	struct buf	 rcpt;
+	struct curl_slist rcpt_node;	/* kept alive while the handle lives */
+
+	/* This transaction. */
+	uint64_t	 id;
+	void		*arg;
+	int		 retried;
+	int		 data_started;
+	int		 data_done;
+	int		 nreplies;
+	int		 reply_after_dot;
+	long		 code;
+	char		 reply[SMTP_REPLY_MAX];
+	char		 errbuf[CURL_ERROR_SIZE];
+};
+
+struct smtp {
+	struct smtp_slot *slots;
+	int		 nslots;
+	int		 busy;
+	int		 per_connection;
+	struct curl_waitfd *wfd;	/* smtp_poll's array, reused */
+	unsigned int	 nwfd;
+};
+
+static size_t
+smtp_read_cb(char *out, size_t size, size_t nitems, void *arg)
+{
+	struct smtp_slot	*s = arg;
+	size_t			 n = size * nitems, left;
+
+	s->data_started = 1;
+	left = s->data.len - s->pos;
+	if (n > left)
+		n = left;
+	if (n == 0) {
+		s->data_done = 1;
+		return 0;
+	}
+	memcpy(out, s->data.data + s->pos, n);
+	s->pos += n;
+	return n;
+}
+
+/*
+ * libcurl hands every server reply line to the header callback (without
+ * CURLOPT_VERBOSE).  Keep the last final line ("250 ok", not "250-...")
+ * and note whether it came after the body was handed over.
+ */
+static size_t
+smtp_header_cb(char *line, size_t size, size_t nitems, void *arg)
+{
+	struct smtp_slot	*s = arg;
+	size_t			 n = size * nitems, len = n;
+
+	if (n < 3 || !isdigit((unsigned char)line[0]) ||
+	    !isdigit((unsigned char)line[1]) ||
+	    !isdigit((unsigned char)line[2]))
+		return n;
+	if (n > 3 && line[3] == '-')
+		return n;
+	/* 221 only answers the QUIT libcurl sends after a failure. */
+	if (line[0] == '2' && line[1] == '2' && line[2] == '1')
+		return n;
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (len >= sizeof(s->reply))
+		len = sizeof(s->reply) - 1;
+	memcpy(s->reply, line, len);
+	s->reply[len] = '\0';
+	s->code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	s->nreplies++;
+	s->reply_after_dot = s->data_done;
+	return n;
+}
+
+static size_t
+smtp_write_cb(char *p, size_t size, size_t nitems, void *arg)
+{
+	return size * nitems;
+}
+
+static int
+smtp_slot_init(struct smtp_slot *s, const struct smtp_params *p,
+    char **cause)
+{
+	CURL	*e;
+	CURLcode rc = CURLE_OK;
+
+	memset(s, 0, sizeof(*s));
+	buf_init(&s->data);
+	buf_init(&s->rcpt);
+	if ((s->multi = curl_multi_init()) == NULL) {
+		*cause = xstrdup("curl_multi_init failed");
+		return -1;
+	}
+	curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
+	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, 1L);
+	if ((e = s->easy = curl_easy_init()) == NULL) {
+		*cause = xstrdup("curl_easy_init failed");
+		return -1;
+	}
+#define SET(opt, val) do {						\
+	if (rc == CURLE_OK)						\
+		rc = curl_easy_setopt(e, opt, val);			\
+} while (0)
+	SET(CURLOPT_URL, p->url);
+	SET(CURLOPT_PRIVATE, s);
+	SET(CURLOPT_UPLOAD, 1L);
+	SET(CURLOPT_READFUNCTION, smtp_read_cb);
+	SET(CURLOPT_READDATA, s);
+	SET(CURLOPT_HEADERFUNCTION, smtp_header_cb);
+	SET(CURLOPT_HEADERDATA, s);
+	SET(CURLOPT_WRITEFUNCTION, smtp_write_cb);
+	SET(CURLOPT_ERRORBUFFER, s->errbuf);
+	SET(CURLOPT_MAIL_RCPT, &s->rcpt_node);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_TCP_NODELAY, 1L);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS,
+	    p->connect_timeout_ms > 0 ? p->connect_timeout_ms : 30000L);
+	SET(CURLOPT_SERVER_RESPONSE_TIMEOUT,
+	    p->response_timeout > 0 ? p->response_timeout : 300L);
+	SET(CURLOPT_LOW_SPEED_LIMIT,
+	    p->low_speed_limit > 0 ? p->low_speed_limit : 1L);
+	SET(CURLOPT_LOW_SPEED_TIME,
+	    p->low_speed_time > 0 ? p->low_speed_time : 60L);
+	switch (p->starttls) {
+	case SMTP_STARTTLS_NONE:
+		SET(CURLOPT_USE_SSL, (long)CURLUSESSL_NONE);
+		break;
+	case SMTP_STARTTLS_TRY:
+		SET(CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+		break;
+	case SMTP_STARTTLS_REQUIRE:
+		SET(CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+		break;
+	}
+	if (p->cafile != NULL)
+		SET(CURLOPT_CAINFO, p->cafile);
+	if (p->username != NULL) {
+		SET(CURLOPT_USERNAME, p->username);
+		SET(CURLOPT_PASSWORD, p->password != NULL ? p->password : "");
+	}
+	if (p->verbose)
+		SET(CURLOPT_VERBOSE, 1L);
+#undef SET
+	if (rc != CURLE_OK) {
+		xasprintf(cause, "libcurl option: %s", curl_easy_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+smtp_slot_reset(struct smtp_slot *s)
+{
+	s->pos = 0;
+	s->data_started = 0;
+	s->data_done = 0;
+	s->nreplies = 0;
+	s->reply_after_dot = 0;
+	s->code = 0;
+	s->reply[0] = '\0';
+	s->errbuf[0] = '\0';
+}
+
+struct smtp *
+smtp_new(const struct smtp_params *p, char **cause)
+{
+	struct smtp	*smtp;
+	int		 i;
+
+	*cause = NULL;
+	if (p->url == NULL || (strncasecmp(p->url, "smtp://", 7) != 0 &&
+	    strncasecmp(p->url, "smtps://", 8) != 0)) {
+		xasprintf(cause, "smtp url \"%s\": not smtp:// or smtps://",
+		    p->url != NULL ? p->url : "");
+		return NULL;
+	}
+	if (p->connections < 1 || p->per_connection < 0) {
+		*cause = xstrdup("smtp: connections must be at least 1");
+		return NULL;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		*cause = xstrdup("curl_global_init failed");
+		return NULL;
+	}
+	smtp = xcalloc(1, sizeof(*smtp));
+	smtp->per_connection = p->per_connection;
+	smtp->slots = xcalloc(p->connections, sizeof(*smtp->slots));
+	for (i = 0; i < p->connections; i++) {
+		smtp->nslots++;
+		if (smtp_slot_init(&smtp->slots[i], p, cause) == -1)
+			goto fail;
+	}
+	return smtp;
+fail:
+	smtp_free(smtp);
+	return NULL;
+}
+
+void
+smtp_free(struct smtp *smtp)
+{
+	int	 i;
+
+	if (smtp == NULL)
+		return;
+	for (i = 0; i < smtp->nslots; i++) {
+		struct smtp_slot *s = &smtp->slots[i];
+
+		if (s->easy != NULL) {
+			if (s->busy)
+				curl_multi_remove_handle(s->multi, s->easy);
+			curl_easy_cleanup(s->easy);
+		}
+		if (s->multi != NULL)
+			curl_multi_cleanup(s->multi);
+		buf_free(&s->data);
+		buf_free(&s->rcpt);
+	}
+	free(smtp->slots);
+	free(smtp->wfd);
+	free(smtp);
+	curl_global_cleanup();
+}
+
+int
+smtp_idle_slots(struct smtp *smtp)
+{
+	return smtp->nslots - smtp->busy;
+}
+
+int
+smtp_busy(struct smtp *smtp)
+{
+	return smtp->busy;
+}
+
+static int
+smtp_start(struct smtp *smtp, struct smtp_slot *s, int fresh)
+{
+	int	 forbid;
+
+	forbid = smtp->per_connection > 0 &&
+	    s->uses + 1 >= smtp->per_connection;
+	if (forbid != s->forbid_reuse) {
+		curl_easy_setopt(s->easy, CURLOPT_FORBID_REUSE, (long)forbid);
+		s->forbid_reuse = forbid;
+	}
+	if (fresh != s->fresh_connect) {
+		curl_easy_setopt(s->easy, CURLOPT_FRESH_CONNECT, (long)fresh);
+		s->fresh_connect = fresh;
+	}
+	smtp_slot_reset(s);
+	if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK)
+		return -1;
+	return 0;
+}
+
+int
+smtp_submit(struct smtp *smtp, uint64_t id, const char *mail_from,
+    const char *rcpt, const char *data, size_t len, void *arg)
+{
+	struct smtp_slot	*s = NULL;
+	int			 i;
+
+	for (i = 0; i < smtp->nslots; i++) {
+		if (!smtp->slots[i].busy) {
+			s = &smtp->slots[i];
+			break;
+		}
+	}
+	if (s == NULL)
+		return -1;
+
+	buf_reset(&s->data);
+	buf_add(&s->data, data, len);
+	buf_reset(&s->rcpt);
+	buf_adds(&s->rcpt, rcpt);
+	s->rcpt_node.data = s->rcpt.data;
+	s->rcpt_node.next = NULL;
+	if (curl_easy_setopt(s->easy, CURLOPT_MAIL_FROM, mail_from) !=
+	    CURLE_OK)
+		return -1;
+	s->id = id;
+	s->arg = arg;
+	s->retried = 0;
+	if (smtp_start(smtp, s, 0) == -1)
+		return -1;
+	s->busy = 1;
+	smtp->busy++;
+	return 0;
+}
+
+static void
+smtp_addfd(struct smtp *smtp, unsigned int *n, curl_socket_t fd, short ev)
+{
+	if (*n == smtp->nwfd) {
+		smtp->nwfd = smtp->nwfd == 0 ? 16 : smtp->nwfd * 2;
+		smtp->wfd = xreallocarray(smtp->wfd, smtp->nwfd,
+		    sizeof(*smtp->wfd));
+	}
+	smtp->wfd[*n].fd = fd;
+	smtp->wfd[*n].events = ev;
+	smtp->wfd[*n].revents = 0;
+	(*n)++;
+}
+
+/*
+ * Wait in the first slot's curl_multi_poll (so smtp_wakeup works), with
+ * the other slots' sockets and the caller's fds as extra fds.
+ */
+int
+smtp_poll(struct smtp *smtp, int timeout_ms, struct curl_waitfd *extra,
+    unsigned int nextra)
+{
+	fd_set		 r, w, x;
+	unsigned int	 n = 0, k;
+	long		 t;
+	int		 i, fd, maxfd;
+	short		 ev;
+
+	for (i = 1; i < smtp->nslots; i++) {
+		struct smtp_slot *s = &smtp->slots[i];
+
+		if (!s->busy)
+			continue;
+		FD_ZERO(&r);
+		FD_ZERO(&w);
+		FD_ZERO(&x);
+		maxfd = -1;
+		if (curl_multi_fdset(s->multi, &r, &w, &x, &maxfd) != CURLM_OK)
+			return -1;
+		for (fd = 0; fd <= maxfd; fd++) {
+			ev = 0;
+			if (FD_ISSET(fd, &r))
+				ev |= CURL_WAIT_POLLIN;
+			if (FD_ISSET(fd, &w))
+				ev |= CURL_WAIT_POLLOUT;
+			if (FD_ISSET(fd, &x))
+				ev |= CURL_WAIT_POLLPRI;
+			if (ev != 0)
+				smtp_addfd(smtp, &n, fd, ev);
+		}
+		/* No socket yet (resolving): come back soon. */
+		if (maxfd == -1 && timeout_ms > 10)
+			timeout_ms = 10;
+		if (curl_multi_timeout(s->multi, &t) == CURLM_OK && t >= 0 &&
+		    t < timeout_ms)
+			timeout_ms = (int)t;
+	}
+	if (n == 0) {
+		if (curl_multi_poll(smtp->slots[0].multi, extra, nextra,
+		    timeout_ms, NULL) != CURLM_OK)
+			return -1;
+		return 0;
+	}
+	for (k = 0; k < nextra; k++)
+		smtp_addfd(smtp, &n, extra[k].fd, extra[k].events);
+	if (curl_multi_poll(smtp->slots[0].multi, smtp->wfd, n, timeout_ms,
+	    NULL) != CURLM_OK)
+		return -1;
+	for (k = 0; k < nextra; k++)
+		extra[k].revents = smtp->wfd[n - nextra + k].revents;
+	return 0;
+}
+
+int
+smtp_wakeup(struct smtp *smtp)
+{
+	return curl_multi_wakeup(smtp->slots[0].multi) == CURLM_OK ? 0 : -1;
+}
+
+/*
+ * Decide the outcome of one transaction.  code is the last reply of this
+ * transaction (0 if the server said nothing in it: libcurl's
+ * CURLINFO_RESPONSE_CODE may be stale, e.g. 354 after a drop);
+ * reply_after_dot tells whether that reply answered the final dot.
+ */
+enum smtp_outcome
+smtp_classify(CURLcode cc, long code, enum smtp_stage stage,
+    int reply_after_dot, int reused)
+{
+	if (cc == CURLE_OK)
+		return SMTP_SENT;
+	switch (stage) {
+	case SMTP_STAGE_DOT:
+		if (!reply_after_dot || code == 0)
+			return SMTP_INDOUBT;
+		if (code >= 500 && code < 600)
+			return SMTP_FAILED;
+		return SMTP_DEFERRED;
+	case SMTP_STAGE_MAIL:
+		/*
+		 * A refused sender says nothing about the recipient: never a
+		 * bounce.  The caller backs off, and pauses on 5.7.x.
+		 */
+		return reused ? SMTP_RETRY_NOW : SMTP_DEFERRED;
+	case SMTP_STAGE_RCPT:
+	case SMTP_STAGE_DATA:
+		if (code >= 500 && code < 600)
+			return SMTP_FAILED;
+		return SMTP_DEFERRED;
+	case SMTP_STAGE_CONNECT:
+		/* A cached connection the server had closed: nothing sent. */
+		if (reused && code == 0 && (cc == CURLE_SEND_ERROR ||
+		    cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING))
+			return SMTP_RETRY_NOW;
+		return SMTP_DEFERRED;
+	}
+	return SMTP_DEFERRED;
+}
+
+const char *
+smtp_outcome_name(enum smtp_outcome o)
+{
+	switch (o) {
+	case SMTP_SENT:
+		return "sent";
+	case SMTP_FAILED:
+		return "failed";
+	case SMTP_DEFERRED:
+		return "deferred";
+	case SMTP_INDOUBT:
+		return "indoubt";
+	case SMTP_RETRY_NOW:
+		return "retry-now";
+	}
+	return "unknown";
+}
+
+const char *
+smtp_stage_name(enum smtp_stage st)
+{
+	switch (st) {
+	case SMTP_STAGE_CONNECT:
+		return "connect";
+	case SMTP_STAGE_MAIL:
+		return "mail";
+	case SMTP_STAGE_RCPT:
+		return "rcpt";
+	case SMTP_STAGE_DATA:
+		return "data";
+	case SMTP_STAGE_DOT:
+		return "dot";
+	}
+	return "unknown";
+}
+
+/* RFC 3463: class "." subject "." detail, after the reply code. */
+int
+smtp_enhanced(const char *reply, char *out, size_t outlen)
+{
+	const char	*p = reply, *start;
+	int		 n, part;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	if (strlen(reply) < 4)
+		return 0;
+	p = reply + 4;
+	start = p;
+	if (*p != '2' && *p != '4' && *p != '5')
+		return 0;
+	p++;
+	for (part = 0; part < 2; part++) {
+		if (*p++ != '.')
+			return 0;
+		for (n = 0; isdigit((unsigned char)*p); n++)
+			p++;
+		if (n < 1 || n > 3)
+			return 0;
+	}
+	if (*p != '\0' && *p != ' ')
+		return 0;
+	if ((size_t)(p - start) >= outlen)
+		return 0;
+	memcpy(out, start, p - start);
+	out[p - start] = '\0';
+	return 1;
+}
+
+static enum smtp_stage
+smtp_stage_of(struct smtp_slot *s)
+{
+	if (s->data_done)
+		return SMTP_STAGE_DOT;
+	if (strncmp(s->errbuf, "MAIL failed", 11) == 0)
+		return SMTP_STAGE_MAIL;
+	if (strncmp(s->errbuf, "RCPT failed", 11) == 0)
+		return SMTP_STAGE_RCPT;
+	if (strncmp(s->errbuf, "DATA failed", 11) == 0 || s->data_started)
+		return SMTP_STAGE_DATA;
+	return SMTP_STAGE_CONNECT;
+}
+
+/* One transfer ended: classify it, maybe resend it, or report it. */
+static int
+smtp_finish(struct smtp *smtp, struct smtp_slot *s, CURLcode cc,
+    smtp_done_fn cb, void *cbarg)
+{
+	struct smtp_result	 r;
+	long			 nconn = 0;
+	int			 reused;
+
+	curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &nconn);
+	curl_multi_remove_handle(s->multi, s->easy);
+	reused = nconn == 0 && s->uses > 0 && !s->fresh_connect;
+	if (s->forbid_reuse)
+		s->uses = 0;
+	else if (nconn > 0)
+		s->uses = 1;
+	else
+		s->uses++;
+
+	memset(&r, 0, sizeof(r));
+	r.id = s->id;
+	r.arg = s->arg;
+	r.curlcode = cc;
+	r.stage = smtp_stage_of(s);
+	r.code = s->code;
+	r.attempted_data = s->data_started;
+	r.retried = s->retried;
+	r.outcome = smtp_classify(cc, s->code, r.stage, s->reply_after_dot,
+	    reused);
+	curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME, &r.seconds);
+
+	if (r.outcome == SMTP_RETRY_NOW && !s->retried) {
+		log_debug("smtp: id=%llu %s on a reused connection, "
+		    "retrying on a fresh one", (unsigned long long)s->id,
+		    s->reply[0] != '\0' ? s->reply : curl_easy_strerror(cc));
+		s->retried = 1;
+		if (smtp_start(smtp, s, 1) == 0)
+			return 0;
+	}
+	if (r.outcome == SMTP_RETRY_NOW)
+		r.outcome = SMTP_DEFERRED;
+
+	if (s->nreplies > 0) {
+		memcpy(r.reply, s->reply, sizeof(r.reply));
+		if (smtp_enhanced(r.reply, r.enhanced, sizeof(r.enhanced)))
+			r.policy = r.outcome != SMTP_SENT &&
+			    strncmp(r.enhanced, "5.7.", 4) == 0;
+	} else if (cc != CURLE_OK)
+		snprintf(r.reply, sizeof(r.reply), "%s",
+		    s->errbuf[0] != '\0' ? s->errbuf : curl_easy_strerror(cc));
+	r.backoff = r.outcome == SMTP_DEFERRED &&
+	    (r.stage == SMTP_STAGE_CONNECT || r.stage == SMTP_STAGE_MAIL ||
+	    cc == CURLE_OPERATION_TIMEDOUT || r.code == 421);
+
+	s->busy = 0;
+	smtp->busy--;
+	cb(&r, cbarg);
+	return 1;
+}
+
+int
+smtp_perform(struct smtp *smtp, smtp_done_fn cb, void *cbarg)
+{
+	CURLMsg			*m;
+	struct smtp_slot	*s;
+	int			 i, running, left;
+
+	for (i = 0; i < smtp->nslots; i++) {
+		s = &smtp->slots[i];
+		if (!s->busy)
+			continue;
+		if (curl_multi_perform(s->multi, &running) != CURLM_OK)
+			return -1;
+		if (running > 0)
+			continue;
+		while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
+			if (m->msg == CURLMSG_DONE) {
+				smtp_finish(smtp, s, m->data.result, cb, cbarg);
+				break;
+			}
+		}
+	}
+	return smtp->busy;
+}

@@ -1,0 +1,107 @@
+/*
+ * SMTP transport on libcurl's multi interface: N connections, each reused
+ * for up to M messages, one recipient per transaction, and one outcome per
+ * message classified in one place (smtp_classify).
+ */
+#ifndef HERALD_SMTP_H
+#define HERALD_SMTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+enum smtp_outcome {
+	SMTP_SENT,		/* 2xx after the final dot */
+	SMTP_FAILED,		/* 5xx at RCPT (hard bounce), DATA or the dot */
+	SMTP_DEFERRED,		/* 4xx, timeout, no connection, MAIL refused */
+	SMTP_INDOUBT,		/* no reply after the dot: resend the same bytes */
+	SMTP_RETRY_NOW,		/* failed at MAIL FROM on a reused connection */
+};
+
+/* Where in the session the transaction ended. */
+enum smtp_stage {
+	SMTP_STAGE_CONNECT,	/* TCP, TLS, greeting, EHLO, STARTTLS, AUTH */
+	SMTP_STAGE_MAIL,
+	SMTP_STAGE_RCPT,
+	SMTP_STAGE_DATA,	/* DATA command, or sending the body */
+	SMTP_STAGE_DOT,		/* the whole body was handed over */
+};
+
+enum smtp_starttls {
+	SMTP_STARTTLS_NONE,	/* plaintext (or implicit TLS with smtps://) */
+	SMTP_STARTTLS_TRY,	/* opportunistic */
+	SMTP_STARTTLS_REQUIRE,	/* fail, never fall back to plaintext */
+};
+
+struct smtp_params {
+	const char	*url;		/* smtp://host:port[/helo] or smtps:// */
+	enum smtp_starttls starttls;
+	const char	*username;	/* NULL: no AUTH */
+	const char	*password;	/* read by the caller from its file */
+	const char	*cafile;	/* NULL: the system's CA store */
+	int		 connections;	/* N, at least 1 */
+	int		 per_connection; /* M messages per connection; 0: no limit */
+	long		 connect_timeout_ms;	/* 0: 30 s */
+	long		 response_timeout;	/* seconds per command; 0: 300 */
+	long		 low_speed_limit;	/* bytes/s; 0: 1 */
+	long		 low_speed_time;	/* seconds; 0: 60 */
+	int		 verbose;	/* libcurl's trace on stderr */
+};
+
+#define SMTP_REPLY_MAX 256
+
+struct smtp_result {
+	uint64_t	 id;
+	enum smtp_outcome outcome;
+	enum smtp_stage	 stage;
+	long		 code;		/* last reply code of this transaction, 0 if none */
+	char		 reply[SMTP_REPLY_MAX];	/* that reply's last line, no CRLF */
+	char		 enhanced[16];	/* "5.7.1" or "" */
+	int		 policy;	/* enhanced status is 5.7.x */
+	int		 backoff;	/* server-level failure: back off from it */
+	CURLcode	 curlcode;
+	int		 attempted_data; /* the body was at least partly handed over */
+	int		 retried;	/* resent once on a fresh connection */
+	double		 seconds;
+	void		*arg;
+};
+
+typedef void (*smtp_done_fn)(const struct smtp_result *, void *);
+
+struct smtp;
+
+/* NULL and an allocated *cause when libcurl cannot be set up. */
+struct smtp	*smtp_new(const struct smtp_params *, char **cause);
+void		 smtp_free(struct smtp *);
+
+/*
+ * Start one message; the bytes are copied (into a buffer kept per
+ * connection), so the caller may free them at once.  Returns -1 when all
+ * N connections are busy.
+ */
+int		 smtp_submit(struct smtp *, uint64_t id, const char *mail_from,
+		    const char *rcpt, const char *data, size_t len, void *arg);
+int		 smtp_idle_slots(struct smtp *);
+int		 smtp_busy(struct smtp *);
+
+/* curl_multi_poll with the caller's extra fds; -1 on error. */
+int		 smtp_poll(struct smtp *, int timeout_ms,
+		    struct curl_waitfd *extra, unsigned int nextra);
+int		 smtp_wakeup(struct smtp *);
+
+/*
+ * Drive transfers; call cb once for each finished message.  Returns the
+ * number of messages still in flight, or -1 on a multi error.
+ */
+int		 smtp_perform(struct smtp *, smtp_done_fn cb, void *cbarg);
+
+/* The one place where a transaction becomes an outcome. */
+enum smtp_outcome smtp_classify(CURLcode, long code, enum smtp_stage,
+		    int reply_after_dot, int reused);
+const char	*smtp_outcome_name(enum smtp_outcome);
+const char	*smtp_stage_name(enum smtp_stage);
+/* Copy the enhanced status ("5.7.1") of a reply line; 0 if none. */
+int		 smtp_enhanced(const char *reply, char *out, size_t outlen);
+
+#endif
