@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 struct store;
 struct ctl;
@@ -84,5 +85,36 @@ int	ctl_sub_ls(struct ctl *, const struct ctl_cmd *, int, char **);
 int	ctl_sub_show(struct ctl *, const struct ctl_cmd *, int, char **);
 int	ctl_import(struct ctl *, const struct ctl_cmd *, int, char **);
 int	ctl_export(struct ctl *, const struct ctl_cmd *, int, char **);
+/* An issue file made ready to render (ctl_render.c). */
+struct config;
+struct issue;
+struct render_issue;
+struct store_list;
+struct ctl_job {
+	struct config		*conf;
+	struct issue		*issue;
+	struct render_issue	*render;
+	struct store_list	*list;		/* from the database, or NULL */
+	unsigned char		*key;
+	size_t			 keylen;
+	int			 placeholder;	/* no configuration: examples */
+};
+int	ctl_config(struct ctl *, struct ctl_job *, int placeholder);
+int	ctl_key(struct ctl_job *, int need);
+int	ctl_prepare(struct ctl *, struct ctl_job *, const char *path,
+	    const char *list, int use_db, int64_t issue_id, time_t date);
+int	ctl_render_all(struct ctl_job *, const char *path, size_t *maxsize);
+int	ctl_write_file(const char *path, const char *data, size_t len);
+time_t	ctl_now(void);
+void	ctl_job_free(struct ctl_job *);
+
+int	ctl_validate(struct ctl *, const struct ctl_cmd *, int, char **);
+int	ctl_render(struct ctl *, const struct ctl_cmd *, int, char **);
+int	ctl_queue(struct ctl *, const struct ctl_cmd *, int, char **);
+int	ctl_issues(struct ctl *, const struct ctl_cmd *, int, char **);
+int	ctl_status(struct ctl *, const struct ctl_cmd *, int, char **);
+int	ctl_issue_state(struct ctl *, const struct ctl_cmd *, int, char **);
+int	ctl_retry(struct ctl *, const struct ctl_cmd *, int, char **);
+int	ctl_send_test(struct ctl *, const struct ctl_cmd *, int, char **);
 
 #endif

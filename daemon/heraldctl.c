@@ -74,6 +74,32 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "aside and renamed into place, readable by its owner only.\n\n"
 	    "  --state STATE     which subscriptions (default confirmed; or all)\n",
 	    ctl_export },
+	{ NULL, "validate", "ISSUE.yaml",
+	    "Check an issue file completely: the YAML, every reserved key, the\n"
+	    "files it names, and its rendering in every language for a sample\n"
+	    "subscriber.  Prints every error as FILE:LINE:COL: message, or \"ok\"\n"
+	    "with a summary (list, subject, languages, size).  Needs no\n"
+	    "database; without a configuration, example sender and links are\n"
+	    "used.\n\n",
+	    ctl_validate },
+	{ NULL, "render", "ISSUE.yaml [--to EMAIL [--name NAME] [--lang TAG]] "
+	    "[-o FILE.eml] [--html FILE] [--text FILE]",
+	    "Render an issue for one recipient and write the whole message (to\n"
+	    "standard output by default), or only its HTML or text body.\n\n"
+	    "  --to EMAIL        the recipient (default reader@example.org)\n"
+	    "  --name NAME       the recipient's name\n"
+	    "  --lang TAG        the recipient's language (picks the variant)\n"
+	    "  -o FILE.eml       write the message to FILE (\"-\": stdout)\n"
+	    "  --html FILE       write the HTML body to FILE\n"
+	    "  --text FILE       write the plain-text body to FILE\n",
+	    ctl_render },
+	{ NULL, "send-test", "ISSUE.yaml --to EMAIL [--to EMAIL ...]",
+	    "Render an issue and send it now, through the configured relay, to\n"
+	    "the given addresses only, outside any list, with \"[TEST]\" before\n"
+	    "the subject.  Prints the outcome for each address; exits 75 when\n"
+	    "any was not sent.\n\n"
+	    "  --to EMAIL        a recipient (repeatable)\n",
+	    ctl_send_test },
 };
 #define CTL_NCMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 
