@@ -95,6 +95,21 @@ mime_qp_encode(struct buf *b, const char *src, size_t n)
 		e = &qp_tab[c];
 		/* The common case: inside a line, with room for it. */
 		if (!e->slow && col - 1 < (size_t)QP_WIDTH - e->len) {
+			if (e->len == 1) {
+				/* A run of literal bytes: copy it whole. */
+				size_t	j = i + 1, end = i + (QP_WIDTH - col);
+
+				if (end > n)
+					end = n;
+				while (j < end && qp_tab[s[j]].len == 1 &&
+				    !qp_tab[s[j]].slow)
+					j++;
+				memcpy(p, s + i, j - i);
+				p += j - i;
+				col += j - i;
+				i = j - 1;
+				continue;
+			}
 			memcpy(p, e->s, 4);
 			p += e->len;
 			col += e->len;
