@@ -16,7 +16,7 @@ struct store;
 struct subcsv_row;
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 
 enum store_err {
 	STORE_OK = 0,
@@ -178,5 +178,136 @@ struct store_event {
 int	store_events(struct store *, const char *list, struct store_event **,
 	    size_t *n, char **cause);
 void	store_events_free(struct store_event *, size_t);
+
+/*
+ * Issues and the outbox.  Unless noted, each function below runs in
+ * its own transaction, or in the caller's when one is open (after
+ * store_begin()); then a failure leaves the caller to roll back.
+ * Events written: queue (store_issue_create), pause, resume, cancel,
+ * requeue, start, finish (a transition, by its target state), retry,
+ * start and finish (the daemon), bounce and disable (store_results).
+ */
+
+/*
+ * Hard bounces after which a subscriber's state becomes 'bounced' and
+ * they get no more mail (a coordinator can set them active again).
+ */
+#define STORE_BOUNCE_LIMIT	3
+
+/* An issue as stored, with its delivery counts. */
+struct store_issue {
+	int64_t	 id;
+	char	*list;		/* list name */
+	int64_t	 list_id;
+	char	*subject;
+	char	*template;
+	char	*state;		/* queued, sending, paused, sent, cancelled */
+	char	*note;		/* why it was paused, or NULL */
+	int64_t	 send_at, created, started, finished;	/* 0: not yet */
+	int64_t	 n_pending, n_sending, n_sent, n_deferred, n_failed,
+		 n_skipped;
+	int64_t	 sent_last_minute;	/* rate: messages in the last 60 s */
+	char	*source;	/* the YAML, only from store_issue_load() */
+	size_t	 source_len;
+};
+
+struct store_file {
+	char		*name;		/* path as written in the issue */
+	char		*mime_type;
+	unsigned char	*data;
+	size_t		 len;
+};
+
+/* Store a queued issue with its files; *id receives its number. */
+int	store_issue_create(struct store *, const char *list,
+	    const char *subject, const char *template, const char *source,
+	    size_t source_len, int64_t send_at, const struct store_file *files,
+	    size_t nfiles, const char *source_tag, int64_t *id, char **cause);
+/* One issue with counts (and, for _load, its source and files). */
+struct store_issue *store_issue_get(struct store *, int64_t id, char **cause);
+struct store_issue *store_issue_load(struct store *, int64_t id,
+	    struct store_file **files, size_t *nfiles, char **cause);
+/* Every issue, or those of one list, newest first. */
+struct store_issue *store_issue_all(struct store *, const char *list,
+	    size_t *n, char **cause);
+void	store_issue_free(struct store_issue *);
+void	store_issue_free_array(struct store_issue *, size_t);
+void	store_files_free(struct store_file *, size_t);
+/*
+ * Change an issue's state from one of the states in `from` (a
+ * comma-separated list) to `to`, with an optional note.  STORE_EREFUSED
+ * when its state is not one of them.
+ */
+int	store_issue_transition(struct store *, int64_t id, const char *from,
+	    const char *to, const char *note, const char *source,
+	    char **cause);
+/* Failed deliveries of an issue back to pending; *n how many. */
+int	store_issue_retry(struct store *, int64_t id, int64_t now, int64_t *n,
+	    char **cause);
+
+/* For heraldd.  These run in the caller's transaction where noted. */
+int	store_begin(struct store *, char **cause);
+int	store_commit(struct store *, char **cause);
+void	store_rollback(struct store *);
+/* PRAGMA data_version: changes when another connection commits. */
+int64_t	store_data_version(struct store *);
+/* Deliveries left `sending` by a crash become pending again; *n. */
+int	store_recover(struct store *, int64_t *n, char **cause);
+/* Ids of queued issues due at now, and of issues in state sending. */
+int	store_issues_due(struct store *, int64_t now, int64_t **ids,
+	    size_t *n, char **cause);
+int	store_issues_sending(struct store *, int64_t **ids, size_t *n,
+	    char **cause);
+/*
+ * Start an issue: snapshot the confirmed subscribers of its list (whose
+ * subscriber state is active) into the outbox and mark it sending, in
+ * one transaction.  *n receives the number of recipients.
+ */
+int	store_issue_start(struct store *, int64_t id, int64_t now, int64_t *n,
+	    char **cause);
+
+struct store_claim {
+	int64_t			 delivery_id;
+	int64_t			 subscriber_id;
+	int64_t			 attempts;	/* before this one */
+	char			*email;
+	char			*name;
+	char			*lang;
+	struct store_attr	*attrs;
+	size_t			 nattrs;
+};
+
+/*
+ * In the caller's transaction: take up to max deliveries of issue that
+ * are due at now (pending, or deferred with next_attempt <= now) and
+ * mark them sending.  A recipient whose subscription is no longer
+ * confirmed is marked skipped instead (never sent).
+ */
+int	store_claim(struct store *, int64_t issue, int64_t now, size_t max,
+	    struct store_claim **out, size_t *n, char **cause);
+void	store_claim_free(struct store_claim *, size_t);
+
+struct store_result {
+	int64_t		 delivery_id;
+	int64_t		 subscriber_id;
+	const char	*state;		/* sent, deferred, failed */
+	long		 code;
+	const char	*reply;
+	int64_t		 next_attempt;	/* deferred: when to try again */
+	const char	*message_id;
+	int		 bounce;	/* a hard bounce at RCPT */
+	const char	*list;		/* for the bounce event */
+	const char	*email;
+};
+
+/* In the caller's transaction: record results and log the attempts. */
+int	store_results(struct store *, const struct store_result *, size_t n,
+	    int64_t now, char **cause);
+/* Mark the issue sent when nothing is left to do; *done 1 if so. */
+int	store_issue_finish(struct store *, int64_t id, int64_t now, int *done,
+	    char **cause);
+/* Attempts per second since `since`, to seed the rate limits. */
+int	store_attempt_log(struct store *, int64_t since, int64_t **secs,
+	    int64_t **counts, size_t *n, char **cause);
 
 #endif
