@@ -2470,16 +2470,17 @@ store_claim(struct store *st, int64_t issue, int64_t now, size_t max,
 			    "delivery") == -1)
 				goto fail;
 		}
+		for (i = max - want; i < *n; i++) {
+			if ((s = store_stmt(st, S_CLAIM_TAKE, cause)) == NULL)
+				goto fail;
+			sqlite3_bind_int64(s, 1, v[i].delivery_id);
+			sqlite3_bind_int64(s, 2, now);
+			if (store_step_done(st, s, cause, "claiming a "
+			    "delivery") == -1)
+				goto fail;
+		}
 		more = nskip > 0 && *n < max;
 	} while (more);
-	for (i = 0; i < *n; i++) {
-		if ((s = store_stmt(st, S_CLAIM_TAKE, cause)) == NULL)
-			goto fail;
-		sqlite3_bind_int64(s, 1, v[i].delivery_id);
-		sqlite3_bind_int64(s, 2, now);
-		if (store_step_done(st, s, cause, "claiming a delivery") == -1)
-			goto fail;
-	}
 	if (store_txn_end(st, own, cause) == -1)
 		goto fail;
 	free(skip);
