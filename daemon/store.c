@@ -358,7 +358,7 @@ static const char *const store_sql[S_NSTMT] = {
 	    "   AND next_attempt <= ?2 ORDER BY next_attempt, id LIMIT ?3)"
 	    "  ORDER BY 2, 1 LIMIT ?3) c"
 	    " JOIN deliveries d ON d.id = c.id"
-	    " JOIN issues i ON i.id = d.issue_id"
+	    " JOIN issues i ON i.id = d.issue_id AND i.state = 'sending'"
 	    " JOIN subscribers s ON s.id = d.subscriber_id"
 	    " LEFT JOIN subscriptions u ON u.list_id = i.list_id"
 	    "  AND u.subscriber_id = d.subscriber_id"
@@ -2404,7 +2404,7 @@ store_claim(struct store *st, int64_t issue, int64_t now, size_t max,
 	struct store_claim	*v = NULL, *c;
 	sqlite3_stmt		*s;
 	int64_t			*skip = NULL;
-	size_t			 nskip, i, want;
+	size_t			 nskip, i, want, cap = 0, skipcap = 0;
 	int			 rc, own, more;
 
 	st->err = STORE_OK;
@@ -2414,8 +2414,6 @@ store_claim(struct store *st, int64_t issue, int64_t now, size_t max,
 		return 0;
 	if (max > INT32_MAX)
 		max = INT32_MAX;
-	v = xcalloc(max, sizeof(*v));
-	skip = xcalloc(max, sizeof(*skip));
 	if (store_txn(st, &own, cause) == -1)
 		goto fail;
 	/*
@@ -2433,10 +2431,20 @@ store_claim(struct store *st, int64_t issue, int64_t now, size_t max,
 		sqlite3_bind_int64(s, 3, (sqlite3_int64)want);
 		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 			if (!sqlite3_column_int(s, 7)) {
+				if (nskip == skipcap) {
+					skipcap = skipcap ? skipcap * 2 : 8;
+					skip = xreallocarray(skip, skipcap,
+					    sizeof(*skip));
+				}
 				skip[nskip++] = sqlite3_column_int64(s, 0);
 				continue;
 			}
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 16;
+				v = xreallocarray(v, cap, sizeof(*v));
+			}
 			c = &v[*n];
+			memset(c, 0, sizeof(*c));
 			c->delivery_id = sqlite3_column_int64(s, 0);
 			c->subscriber_id = sqlite3_column_int64(s, 1);
 			c->attempts = sqlite3_column_int64(s, 2);
@@ -2618,7 +2626,12 @@ store_results(struct store *st, const struct store_result *res, size_t n,
 		sqlite3_bind_int64(s, 7, now);
 		if (store_step_done(st, s, cause, "recording a result") == -1)
 			goto fail;
-		if (r->bounce && store_bounce(st, r, now, cause) == -1)
+		/*
+		 * No row: the delivery went with its issue or subscriber
+		 * (heraldctl removed them) while the message was out.
+		 */
+		if (r->bounce && sqlite3_changes(st->db) == 1 &&
+		    store_bounce(st, r, now, cause) == -1)
 			goto fail;
 		if (store_result_attempted(r))
 			attempts++;

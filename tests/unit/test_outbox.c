@@ -436,6 +436,18 @@ test_claim(void **state)
 	/* first_attempt keeps the first claim. */
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM deliveries"
 	    " WHERE state = 'sending' AND first_attempt = 200"), 2);
+	/* A paused issue gives nothing, though its deliveries are due. */
+	raw_exec(path, "UPDATE deliveries SET state = 'pending'"
+	    " WHERE state = 'sending'");
+	assert_int_equal(store_issue_transition(st, id, "sending", "paused",
+	    NULL, "cli", &cause), 0);
+	assert_int_equal(store_claim(st, id, 600, 16, &c, &n, &cause), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_issue_transition(st, id, "paused", "sending",
+	    NULL, "cli", &cause), 0);
+	assert_int_equal(store_claim(st, id, 600, 16, &c, &n, &cause), 0);
+	assert_int_equal(n, 2);
+	store_claim_free(c, n);
 	store_close(st);
 	free(path);
 }
@@ -525,6 +537,13 @@ test_results(void **state)
 	assert_int_equal(secs[0], 300);
 	free(secs);
 	free(counts);
+	/* A delivery removed meanwhile is passed over, the batch kept. */
+	r[0].delivery_id = 9999;
+	r[0].bounce = 1;
+	assert_int_equal(store_results(st, r, 2, 303, &cause), 0);
+	assert_int_equal(nevents(st, "bounce", NULL), STORE_BOUNCE_LIMIT + 1);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM deliveries"
+	    " WHERE updated = 303"), 1);
 	/* A bad state is refused before anything is written. */
 	r[0].state = "lost";
 	assert_int_equal(store_results(st, r, 1, 302, &cause), -1);
