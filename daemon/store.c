@@ -2291,10 +2291,10 @@ fail:
 	return -1;
 }
 
-/* The ids that statement id (bound to ?1 = arg when arg >= 0) returns. */
+/* The ids that statement id (with ?1 bound to *arg if any) returns. */
 static int
-store_ids(struct store *st, enum store_stmt id, int64_t arg, int64_t **ids,
-    size_t *n, char **cause)
+store_ids(struct store *st, enum store_stmt id, const int64_t *arg,
+    int64_t **ids, size_t *n, char **cause)
 {
 	sqlite3_stmt	*s;
 	size_t		 cap = 0;
@@ -2305,8 +2305,8 @@ store_ids(struct store *st, enum store_stmt id, int64_t arg, int64_t **ids,
 	*n = 0;
 	if ((s = store_stmt(st, id, cause)) == NULL)
 		return -1;
-	if (arg >= 0)
-		sqlite3_bind_int64(s, 1, arg);
+	if (arg != NULL)
+		sqlite3_bind_int64(s, 1, *arg);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 8;
@@ -2330,14 +2330,14 @@ int
 store_issues_due(struct store *st, int64_t now, int64_t **ids, size_t *n,
     char **cause)
 {
-	return store_ids(st, S_ISSUES_DUE, now < 0 ? 0 : now, ids, n, cause);
+	return store_ids(st, S_ISSUES_DUE, &now, ids, n, cause);
 }
 
 int
 store_issues_sending(struct store *st, int64_t **ids, size_t *n,
     char **cause)
 {
-	return store_ids(st, S_ISSUES_SENDING, -1, ids, n, cause);
+	return store_ids(st, S_ISSUES_SENDING, NULL, ids, n, cause);
 }
 
 int

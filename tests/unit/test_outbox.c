@@ -544,6 +544,13 @@ test_results(void **state)
 	assert_int_equal(nevents(st, "bounce", NULL), STORE_BOUNCE_LIMIT + 1);
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM deliveries"
 	    " WHERE updated = 303"), 1);
+	/* Counts older than two days go. */
+	assert_int_equal(store_results(st, &r[1], 1, 301 + 3 * 86400,
+	    &cause), 0);
+	assert_int_equal(store_attempt_log(st, 0, &secs, &counts, &n,
+	    &cause), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM attempt_log"), 0);
 	/* A bad state is refused before anything is written. */
 	r[0].state = "lost";
 	assert_int_equal(store_results(st, r, 1, 302, &cause), -1);
