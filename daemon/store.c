@@ -115,6 +115,50 @@ static const char *const store_migrations[] = {
 	" BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
 	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
 	" BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+
+	/*
+	 * 2: the outbox for the daemon.  A delivery may end 'skipped' (the
+	 * recipient left before their message went out) and records its
+	 * first attempt; an issue keeps why it was paused and who queued
+	 * it; attempt_log counts SMTP attempts per second for the rate
+	 * limits.  SQLite cannot change a CHECK, so deliveries is rebuilt.
+	 * No table references deliveries, so neither the implicit DELETE of
+	 * the DROP nor the RENAME touches another table's rows or foreign
+	 * keys, and foreign_keys can stay on (it cannot change inside the
+	 * migration's transaction anyway); store_migrate() runs
+	 * foreign_key_check before it commits.
+	 */
+	"CREATE TABLE deliveries_new ("
+	" id INTEGER PRIMARY KEY,"
+	" issue_id INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,"
+	" subscriber_id INTEGER NOT NULL"
+	"  REFERENCES subscribers(id) ON DELETE CASCADE,"
+	" state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN"
+	"  ('pending', 'sending', 'sent', 'deferred', 'failed', 'skipped')),"
+	" attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
+	" next_attempt INTEGER NOT NULL DEFAULT 0,"
+	" last_code INTEGER,"
+	" last_reply TEXT,"
+	" message_id TEXT,"
+	" updated INTEGER NOT NULL,"
+	" first_attempt INTEGER,"
+	" UNIQUE (issue_id, subscriber_id)"
+	");"
+	"INSERT INTO deliveries_new (id, issue_id, subscriber_id, state,"
+	" attempts, next_attempt, last_code, last_reply, message_id, updated)"
+	" SELECT id, issue_id, subscriber_id, state, attempts, next_attempt,"
+	" last_code, last_reply, message_id, updated FROM deliveries;"
+	"DROP TABLE deliveries;"
+	"ALTER TABLE deliveries_new RENAME TO deliveries;"
+	"CREATE INDEX deliveries_due"
+	" ON deliveries(issue_id, state, next_attempt);"
+	"CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id);"
+	"ALTER TABLE issues ADD COLUMN note TEXT;"
+	"ALTER TABLE issues ADD COLUMN source_tag TEXT;"
+	"CREATE TABLE attempt_log ("
+	" second INTEGER PRIMARY KEY,"
+	" count INTEGER NOT NULL CHECK (count >= 0)"
+	");",
 };
 
 #define STORE_NMIGRATIONS \
@@ -145,6 +189,34 @@ enum store_stmt {
 	S_ATTR_EACH,
 	S_EVENT_INSERT,
 	S_EVENTS,
+	S_DATA_VERSION,
+	S_ISSUE_INSERT,
+	S_FILE_INSERT,
+	S_ISSUE_GET,
+	S_ISSUE_ALL,
+	S_ISSUE_COUNTS,
+	S_ISSUE_RATE,
+	S_ISSUE_SOURCE,
+	S_FILES,
+	S_ISSUE_STATE,
+	S_ISSUE_SET,
+	S_RETRY,
+	S_ISSUE_REOPEN,
+	S_RECOVER,
+	S_LOG_PRUNE,
+	S_ISSUES_DUE,
+	S_ISSUES_SENDING,
+	S_START,
+	S_ISSUE_STARTED,
+	S_CLAIM,
+	S_CLAIM_TAKE,
+	S_CLAIM_SKIP,
+	S_RESULT,
+	S_BOUNCE_STATE,
+	S_BOUNCE,
+	S_ATTEMPT_ADD,
+	S_ATTEMPT_LOG,
+	S_ISSUE_FINISH,
 	S_NSTMT
 };
 
@@ -158,6 +230,11 @@ enum store_stmt {
 	" (SELECT count(*) FROM subscriptions s WHERE s.list_id = l.id" \
 	"  AND s.state = 'unsubscribed')," \
 	" (SELECT count(*) FROM issues i WHERE i.list_id = l.id)"
+
+#define ISSUE_COLS \
+	"i.id, l.name, i.list_id, i.subject, i.template, i.state, i.note," \
+	" i.send_at, i.created, coalesce(i.started, 0)," \
+	" coalesce(i.finished, 0)"
 
 #define SUBR_COLS \
 	"s.id, s.email, s.name, s.lang, s.attrs, s.state, s.created, s.updated"
@@ -214,6 +291,101 @@ static const char *const store_sql[S_NSTMT] = {
 	    " source, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[S_EVENTS] = "SELECT id, time, kind, list, email, source, detail"
 	    " FROM events WHERE (?1 IS NULL OR list = ?1) ORDER BY id",
+	[S_DATA_VERSION] = "PRAGMA data_version",
+	[S_ISSUE_INSERT] = "INSERT INTO issues (list_id, subject, source,"
+	    " template, send_at, state, created, source_tag)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7)",
+	[S_FILE_INSERT] = "INSERT INTO issue_files (issue_id, name,"
+	    " mime_type, data) VALUES (?1, ?2, ?3, ?4)",
+	[S_ISSUE_GET] = "SELECT " ISSUE_COLS " FROM issues i"
+	    " JOIN lists l ON l.id = i.list_id WHERE i.id = ?1",
+	[S_ISSUE_ALL] = "SELECT " ISSUE_COLS " FROM issues i"
+	    " JOIN lists l ON l.id = i.list_id"
+	    " WHERE ?1 IS NULL OR i.list_id = ?1"
+	    " ORDER BY i.created DESC, i.id DESC",
+	/* Both read only the index deliveries_due. */
+	[S_ISSUE_COUNTS] = "SELECT state, count(*) FROM deliveries"
+	    " WHERE issue_id = ?1 GROUP BY state",
+	[S_ISSUE_RATE] = "SELECT count(*) FROM deliveries"
+	    " WHERE issue_id = ?1 AND state = 'sent' AND updated >= ?2",
+	[S_ISSUE_SOURCE] = "SELECT source FROM issues WHERE id = ?1",
+	[S_FILES] = "SELECT name, mime_type, data FROM issue_files"
+	    " WHERE issue_id = ?1 ORDER BY id",
+	[S_ISSUE_STATE] = "SELECT i.state, l.name FROM issues i"
+	    " JOIN lists l ON l.id = i.list_id WHERE i.id = ?1",
+	[S_ISSUE_SET] = "UPDATE issues SET state = ?2, note = ?3,"
+	    " finished = CASE WHEN ?2 IN ('sent', 'cancelled')"
+	    "  THEN coalesce(finished, ?4) ELSE finished END"
+	    " WHERE id = ?1",
+	[S_RETRY] = "UPDATE deliveries SET state = 'pending',"
+	    " next_attempt = 0, updated = ?2"
+	    " WHERE issue_id = ?1 AND state = 'failed'",
+	[S_ISSUE_REOPEN] = "UPDATE issues SET state = 'sending',"
+	    " finished = NULL, note = NULL WHERE id = ?1",
+	/* Through the issues, so that deliveries_due finds the rows. */
+	[S_RECOVER] = "UPDATE deliveries SET state = 'pending'"
+	    " WHERE issue_id IN (SELECT id FROM issues) AND state = 'sending'",
+	[S_LOG_PRUNE] = "DELETE FROM attempt_log WHERE second < ?1",
+	[S_ISSUES_DUE] = "SELECT id FROM issues WHERE state = 'queued'"
+	    " AND send_at <= ?1 ORDER BY send_at, id",
+	[S_ISSUES_SENDING] = "SELECT id FROM issues WHERE state = 'sending'"
+	    " ORDER BY id",
+	[S_START] = "INSERT INTO deliveries (issue_id, subscriber_id, state,"
+	    " next_attempt, updated)"
+	    " SELECT ?1, u.subscriber_id, 'pending', 0, ?2"
+	    " FROM subscriptions u JOIN subscribers s"
+	    " ON s.id = u.subscriber_id"
+	    " WHERE u.list_id = ?3 AND u.state = 'confirmed'"
+	    " AND s.state = 'active'"
+	    " ORDER BY u.subscriber_id",
+	[S_ISSUE_STARTED] = "UPDATE issues SET state = 'sending',"
+	    " started = ?2 WHERE id = ?1",
+	/*
+	 * Each arm reads at most ?3 entries of deliveries_due in order
+	 * (next_attempt, id), however long the outbox: pending ones first
+	 * (their next_attempt is 0), then deferred ones that are due.
+	 */
+	[S_CLAIM] = "SELECT d.id, d.subscriber_id, d.attempts, s.email,"
+	    " s.name, s.lang, s.attrs,"
+	    " s.state = 'active' AND coalesce(u.state, '') = 'confirmed'"
+	    " FROM (SELECT id, next_attempt FROM"
+	    "  (SELECT id, next_attempt FROM deliveries"
+	    "   WHERE issue_id = ?1 AND state = 'pending'"
+	    "   ORDER BY next_attempt, id LIMIT ?3)"
+	    "  UNION ALL SELECT id, next_attempt FROM"
+	    "  (SELECT id, next_attempt FROM deliveries"
+	    "   WHERE issue_id = ?1 AND state = 'deferred'"
+	    "   AND next_attempt <= ?2 ORDER BY next_attempt, id LIMIT ?3)"
+	    "  ORDER BY 2, 1 LIMIT ?3) c"
+	    " JOIN deliveries d ON d.id = c.id"
+	    " JOIN issues i ON i.id = d.issue_id AND i.state = 'sending'"
+	    " JOIN subscribers s ON s.id = d.subscriber_id"
+	    " LEFT JOIN subscriptions u ON u.list_id = i.list_id"
+	    "  AND u.subscriber_id = d.subscriber_id"
+	    " ORDER BY c.next_attempt, c.id",
+	[S_CLAIM_TAKE] = "UPDATE deliveries SET state = 'sending',"
+	    " first_attempt = coalesce(first_attempt, ?2), updated = ?2"
+	    " WHERE id = ?1",
+	[S_CLAIM_SKIP] = "UPDATE deliveries SET state = 'skipped',"
+	    " last_reply = ?2, updated = ?3 WHERE id = ?1",
+	[S_RESULT] = "UPDATE deliveries SET state = ?2,"
+	    " attempts = attempts + 1, last_code = ?3, last_reply = ?4,"
+	    " next_attempt = ?5, message_id = coalesce(?6, message_id),"
+	    " updated = ?7 WHERE id = ?1",
+	[S_BOUNCE_STATE] = "SELECT state FROM subscribers WHERE id = ?1",
+	[S_BOUNCE] = "UPDATE subscribers SET bounces = bounces + 1,"
+	    " state = CASE WHEN state = 'active' AND bounces + 1 >= ?2"
+	    "  THEN 'bounced' ELSE state END, updated = ?3"
+	    " WHERE id = ?1 RETURNING bounces, state",
+	[S_ATTEMPT_ADD] = "INSERT INTO attempt_log (second, count)"
+	    " VALUES (?1, ?2) ON CONFLICT (second)"
+	    " DO UPDATE SET count = count + excluded.count",
+	[S_ATTEMPT_LOG] = "SELECT second, count FROM attempt_log"
+	    " WHERE second >= ?1 ORDER BY second",
+	[S_ISSUE_FINISH] = "UPDATE issues SET state = 'sent', finished = ?2"
+	    " WHERE id = ?1 AND state = 'sending' AND NOT EXISTS"
+	    " (SELECT 1 FROM deliveries WHERE issue_id = ?1"
+	    "  AND state IN ('pending', 'sending', 'deferred'))",
 };
 
 struct store {
@@ -221,7 +393,11 @@ struct store {
 	sqlite3_stmt	*stmt[S_NSTMT];
 	enum store_err	 err;
 	struct buf	 jbuf;		/* reused for attribute JSON */
+	int64_t		 pruned;	/* minute attempt_log was last pruned */
 };
+
+/* How long attempt_log keeps its counts. */
+#define STORE_ATTEMPT_KEEP	(2 * 86400)
 
 #define STORE_BUSY_TIMEOUT	5000	/* ms */
 
@@ -347,19 +523,19 @@ store_simple(struct store *st, enum store_stmt id, char **cause,
 	return store_step_done(st, s, cause, what);
 }
 
-static int
+int
 store_begin(struct store *st, char **cause)
 {
 	return store_simple(st, S_BEGIN, cause, "starting a transaction");
 }
 
-static int
+int
 store_commit(struct store *st, char **cause)
 {
 	return store_simple(st, S_COMMIT, cause, "committing");
 }
 
-static void
+void
 store_rollback(struct store *st)
 {
 	if (sqlite3_get_autocommit(st->db))
@@ -405,6 +581,35 @@ store_schema_version(struct store *st)
 	return v;
 }
 
+/* Refuse to commit a migration that left a dangling foreign key. */
+static int
+store_fk_check(struct store *st, const char *path, char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA foreign_key_check", -1, &s,
+	    NULL) != SQLITE_OK)
+		return store_sqlfail(st, cause, "checking foreign keys");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		store_fail(st, cause, STORE_EDB, "%s: migration left a row of "
+		    "%s (rowid %lld) pointing to a missing row of %s", path,
+		    sqlite3_column_text(s, 0),
+		    (long long)sqlite3_column_int64(s, 1),
+		    sqlite3_column_text(s, 2));
+		sqlite3_finalize(s);
+		return -1;
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlfail(st, cause, "checking foreign keys");
+		sqlite3_finalize(s);
+		return -1;
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
 /*
  * Bring the schema up to date: every missing migration and the new
  * user_version in one transaction, so a failed upgrade changes nothing.
@@ -436,6 +641,8 @@ store_migrate(struct store *st, const char *path, char **cause)
 		    "applying a migration") == -1)
 			goto fail;
 	}
+	if (store_fk_check(st, path, cause) == -1)
+		goto fail;
 	sql = xsprintf("PRAGMA user_version = %zu", STORE_NMIGRATIONS);
 	if (store_exec(st, sql, cause, "setting the schema version") == -1)
 		goto fail;
@@ -1412,4 +1619,1123 @@ store_events_free(struct store_event *v, size_t n)
 		free(v[i].detail);
 	}
 	free(v);
+}
+
+/*
+ * Issues and the outbox.
+ */
+
+/*
+ * Join the caller's transaction if one is open, else begin one; *own
+ * says which, for store_txn_end() and the rollback on failure.
+ */
+static int
+store_txn(struct store *st, int *own, char **cause)
+{
+	*own = sqlite3_get_autocommit(st->db);
+	if (*own)
+		return store_begin(st, cause);
+	return 0;
+}
+
+static int
+store_txn_end(struct store *st, int own, char **cause)
+{
+	return own ? store_commit(st, cause) : 0;
+}
+
+static void
+store_txn_abort(struct store *st, int own)
+{
+	if (own)
+		store_rollback(st);
+}
+
+static const char *const store_issue_states[] = {
+	"queued", "sending", "paused", "sent", "cancelled"
+};
+
+static int
+store_issue_state_valid(const char *state, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(store_issue_states) /
+	    sizeof(store_issue_states[0]); i++) {
+		if (strlen(store_issue_states[i]) == len &&
+		    strncmp(store_issue_states[i], state, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 when text has a CR or LF (refused in a subject or header). */
+static int
+store_has_eol(const char *text)
+{
+	return strpbrk(text, "\r\n") != NULL;
+}
+
+int
+store_issue_create(struct store *st, const char *list, const char *subject,
+    const char *template, const char *source, size_t source_len,
+    int64_t send_at, const struct store_file *files, size_t nfiles,
+    const char *source_tag, int64_t *id, char **cause)
+{
+	sqlite3_stmt	*s;
+	int64_t		 list_id, issue_id, now = time(NULL);
+	char		*detail = NULL;
+	size_t		 i;
+	int		 own;
+
+	st->err = STORE_OK;
+	if (subject == NULL || subject[0] == '\0' || store_has_eol(subject))
+		return store_fail(st, cause, STORE_EINVAL, "%s: an issue needs "
+		    "a subject of one line", list);
+	if (template == NULL || template[0] == '\0')
+		return store_fail(st, cause, STORE_EINVAL, "%s: an issue needs "
+		    "a template", list);
+	if (source == NULL || source_len > INT32_MAX)
+		return store_fail(st, cause, STORE_EINVAL, "%s: an issue needs "
+		    "its source (at most 2 GB)", list);
+	for (i = 0; i < nfiles; i++) {
+		if (files[i].name == NULL || files[i].name[0] == '\0' ||
+		    files[i].mime_type == NULL || files[i].len > INT32_MAX ||
+		    (files[i].data == NULL && files[i].len > 0))
+			return store_fail(st, cause, STORE_EINVAL, "%s: issue "
+			    "file %zu has no name, type or data", list, i + 1);
+	}
+	if (store_txn(st, &own, cause) == -1)
+		return -1;
+	if ((list_id = store_list_id(st, list, cause)) == -1)
+		goto fail;
+	if ((s = store_stmt(st, S_ISSUE_INSERT, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, list_id);
+	bind_text(s, 2, subject);
+	sqlite3_bind_text(s, 3, source, (int)source_len, SQLITE_STATIC);
+	bind_text(s, 4, template);
+	sqlite3_bind_int64(s, 5, send_at);
+	sqlite3_bind_int64(s, 6, now);
+	bind_text(s, 7, source_tag);
+	if (store_step_done(st, s, cause, "storing the issue") == -1)
+		goto fail;
+	issue_id = sqlite3_last_insert_rowid(st->db);
+	for (i = 0; i < nfiles; i++) {
+		if ((s = store_stmt(st, S_FILE_INSERT, cause)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, issue_id);
+		bind_text(s, 2, files[i].name);
+		bind_text(s, 3, files[i].mime_type);
+		/* A NULL pointer would bind NULL, which data refuses. */
+		if (files[i].len == 0)
+			sqlite3_bind_zeroblob(s, 4, 0);
+		else
+			sqlite3_bind_blob(s, 4, files[i].data,
+			    (int)files[i].len, SQLITE_STATIC);
+		if (store_step_done(st, s, cause, files[i].name) == -1) {
+			if (st->err == STORE_EEXIST) {
+				free(*cause);
+				store_fail(st, cause, STORE_EEXIST, "%s: the "
+				    "issue names this file twice",
+				    files[i].name);
+			}
+			goto fail;
+		}
+	}
+	detail = xsprintf("issue %lld: %s", (long long)issue_id, subject);
+	if (store_event(st, "queue", list, NULL, source_tag != NULL ?
+	    source_tag : "cli", detail, cause) == -1)
+		goto fail;
+	if (store_txn_end(st, own, cause) == -1)
+		goto fail;
+	free(detail);
+	*id = issue_id;
+	return 0;
+fail:
+	free(detail);
+	store_txn_abort(st, own);
+	return -1;
+}
+
+/* Fill the delivery counts and the rate of issue v at now. */
+static int
+store_issue_counts(struct store *st, struct store_issue *v, int64_t now,
+    char **cause)
+{
+	sqlite3_stmt	*s;
+	const char	*state;
+	int64_t		 n;
+	int		 rc;
+
+	if ((s = store_stmt(st, S_ISSUE_COUNTS, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, v->id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		state = (const char *)sqlite3_column_text(s, 0);
+		n = sqlite3_column_int64(s, 1);
+		if (state == NULL)
+			continue;
+		if (strcmp(state, "pending") == 0)
+			v->n_pending = n;
+		else if (strcmp(state, "sending") == 0)
+			v->n_sending = n;
+		else if (strcmp(state, "sent") == 0)
+			v->n_sent = n;
+		else if (strcmp(state, "deferred") == 0)
+			v->n_deferred = n;
+		else if (strcmp(state, "failed") == 0)
+			v->n_failed = n;
+		else if (strcmp(state, "skipped") == 0)
+			v->n_skipped = n;
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlfail(st, cause, "counting deliveries");
+		sqlite3_reset(s);
+		return -1;
+	}
+	sqlite3_reset(s);
+	if (v->n_sent == 0)
+		return 0;
+	if ((s = store_stmt(st, S_ISSUE_RATE, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, v->id);
+	sqlite3_bind_int64(s, 2, now - 60);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		store_sqlfail(st, cause, "counting deliveries");
+		sqlite3_reset(s);
+		return -1;
+	}
+	v->sent_last_minute = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return 0;
+}
+
+/* Fill v from a row of ISSUE_COLS. */
+static void
+store_issue_row(sqlite3_stmt *s, struct store_issue *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->id = sqlite3_column_int64(s, 0);
+	v->list = col_dup(s, 1);
+	v->list_id = sqlite3_column_int64(s, 2);
+	v->subject = col_dup(s, 3);
+	v->template = col_dup(s, 4);
+	v->state = col_dup(s, 5);
+	v->note = col_dup(s, 6);
+	v->send_at = sqlite3_column_int64(s, 7);
+	v->created = sqlite3_column_int64(s, 8);
+	v->started = sqlite3_column_int64(s, 9);
+	v->finished = sqlite3_column_int64(s, 10);
+}
+
+/* A copy of a blob or text column, NUL-terminated, its length in *len. */
+static unsigned char *
+col_bytes(sqlite3_stmt *s, int i, size_t *len)
+{
+	const void	*p = sqlite3_column_blob(s, i);
+	unsigned char	*v;
+	int		 n = sqlite3_column_bytes(s, i);
+
+	v = xmalloc((size_t)n + 1);
+	if (n > 0)
+		memcpy(v, p, (size_t)n);
+	v[n] = '\0';
+	*len = (size_t)n;
+	return v;
+}
+
+/* Read one issue; with files != NULL its source and files too. */
+static struct store_issue *
+store_issue_read(struct store *st, int64_t id, struct store_file **files,
+    size_t *nfiles, char **cause)
+{
+	struct store_issue	*v = NULL;
+	struct store_file	*f = NULL, *e;
+	sqlite3_stmt		*s;
+	size_t			 nf = 0, cap = 0;
+	int			 rc, own = 0;
+
+	st->err = STORE_OK;
+	/* A read transaction: counts, source and files of one moment. */
+	if (sqlite3_get_autocommit(st->db)) {
+		if (store_exec(st, "BEGIN", cause, "starting a read") == -1)
+			return NULL;
+		own = 1;
+	}
+	if ((s = store_stmt(st, S_ISSUE_GET, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			store_fail(st, cause, STORE_ENOTFOUND,
+			    "issue %lld: no such issue", (long long)id);
+		else
+			store_sqlfail(st, cause, "reading an issue");
+		sqlite3_reset(s);
+		goto fail;
+	}
+	v = xcalloc(1, sizeof(*v));
+	store_issue_row(s, v);
+	sqlite3_reset(s);
+	if (store_issue_counts(st, v, time(NULL), cause) == -1)
+		goto fail;
+	if (files == NULL)
+		goto done;
+	if ((s = store_stmt(st, S_ISSUE_SOURCE, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		store_sqlfail(st, cause, "reading an issue's source");
+		sqlite3_reset(s);
+		goto fail;
+	}
+	v->source = (char *)col_bytes(s, 0, &v->source_len);
+	sqlite3_reset(s);
+	if ((s = store_stmt(st, S_FILES, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (nf == cap) {
+			cap = cap ? cap * 2 : 4;
+			f = xreallocarray(f, cap, sizeof(*f));
+		}
+		e = &f[nf++];
+		e->name = col_dup(s, 0);
+		e->mime_type = col_dup(s, 1);
+		e->data = col_bytes(s, 2, &e->len);
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlfail(st, cause, "reading an issue's files");
+		sqlite3_reset(s);
+		goto fail;
+	}
+	sqlite3_reset(s);
+	*files = f;
+	*nfiles = nf;
+done:
+	if (own)
+		store_rollback(st);
+	return v;
+fail:
+	if (own)
+		store_rollback(st);
+	store_files_free(f, nf);
+	store_issue_free(v);
+	return NULL;
+}
+
+struct store_issue *
+store_issue_get(struct store *st, int64_t id, char **cause)
+{
+	return store_issue_read(st, id, NULL, NULL, cause);
+}
+
+struct store_issue *
+store_issue_load(struct store *st, int64_t id, struct store_file **files,
+    size_t *nfiles, char **cause)
+{
+	*files = NULL;
+	*nfiles = 0;
+	return store_issue_read(st, id, files, nfiles, cause);
+}
+
+struct store_issue *
+store_issue_all(struct store *st, const char *list, size_t *n, char **cause)
+{
+	struct store_issue	*v = NULL;
+	sqlite3_stmt		*s;
+	int64_t			 list_id = 0, now = time(NULL);
+	size_t			 cap = 0, i;
+	int			 rc, own = 0;
+
+	st->err = STORE_OK;
+	*n = 0;
+	if (sqlite3_get_autocommit(st->db)) {
+		if (store_exec(st, "BEGIN", cause, "starting a read") == -1)
+			return NULL;
+		own = 1;
+	}
+	if (list != NULL && (list_id = store_list_id(st, list, cause)) == -1)
+		goto fail;
+	if ((s = store_stmt(st, S_ISSUE_ALL, cause)) == NULL)
+		goto fail;
+	if (list != NULL)
+		sqlite3_bind_int64(s, 1, list_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		store_issue_row(s, &v[(*n)++]);
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlfail(st, cause, "reading issues");
+		sqlite3_reset(s);
+		goto fail;
+	}
+	sqlite3_reset(s);
+	for (i = 0; i < *n; i++) {
+		if (store_issue_counts(st, &v[i], now, cause) == -1)
+			goto fail;
+	}
+	if (own)
+		store_rollback(st);
+	if (v == NULL)
+		v = xcalloc(1, sizeof(*v));
+	return v;
+fail:
+	if (own)
+		store_rollback(st);
+	store_issue_free_array(v, *n);
+	*n = 0;
+	return NULL;
+}
+
+static void
+store_issue_clear(struct store_issue *v)
+{
+	free(v->list);
+	free(v->subject);
+	free(v->template);
+	free(v->state);
+	free(v->note);
+	free(v->source);
+}
+
+void
+store_issue_free(struct store_issue *v)
+{
+	if (v == NULL)
+		return;
+	store_issue_clear(v);
+	free(v);
+}
+
+void
+store_issue_free_array(struct store_issue *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		store_issue_clear(&v[i]);
+	free(v);
+}
+
+void
+store_files_free(struct store_file *f, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(f[i].name);
+		free(f[i].mime_type);
+		free(f[i].data);
+	}
+	free(f);
+}
+
+/*
+ * The state of issue id and the name of its list, both allocated;
+ * STORE_ENOTFOUND when there is no such issue.
+ */
+static int
+store_issue_state(struct store *st, int64_t id, char **state, char **list,
+    char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if ((s = store_stmt(st, S_ISSUE_STATE, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			store_fail(st, cause, STORE_ENOTFOUND,
+			    "issue %lld: no such issue", (long long)id);
+		else
+			store_sqlfail(st, cause, "reading an issue");
+		sqlite3_reset(s);
+		return -1;
+	}
+	*state = col_dup(s, 0);
+	*list = col_dup(s, 1);
+	sqlite3_reset(s);
+	return 0;
+}
+
+/* 1 when state is one of the comma-separated states in set. */
+static int
+store_state_in(const char *state, const char *set)
+{
+	size_t	len, n = strlen(state);
+
+	while (*set != '\0') {
+		len = strcspn(set, ",");
+		if (len == n && strncmp(set, state, n) == 0)
+			return 1;
+		set += len;
+		if (*set == ',')
+			set++;
+	}
+	return 0;
+}
+
+/* A comma-separated set of states for a message: "a, b or c". */
+static char *
+store_state_words(const char *set)
+{
+	struct buf	b;
+	const char	*p = set;
+	size_t		len;
+
+	buf_init(&b);
+	while (*p != '\0') {
+		len = strcspn(p, ",");
+		if (b.len > 0)
+			buf_adds(&b, p[len] == '\0' ? " or " : ", ");
+		buf_add(&b, p, len);
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return buf_steal(&b);
+}
+
+/* The event kind of a move to state to. */
+static const char *
+store_transition_kind(const char *from_state, const char *to)
+{
+	if (strcmp(to, "paused") == 0)
+		return "pause";
+	if (strcmp(to, "cancelled") == 0)
+		return "cancel";
+	if (strcmp(to, "sending") == 0)
+		return strcmp(from_state, "paused") == 0 ? "resume" : "start";
+	if (strcmp(to, "queued") == 0)
+		return "requeue";
+	return "finish";
+}
+
+int
+store_issue_transition(struct store *st, int64_t id, const char *from,
+    const char *to, const char *note, const char *source, char **cause)
+{
+	sqlite3_stmt	*s;
+	char		*state = NULL, *list = NULL, *detail = NULL;
+	char		*words = NULL;
+	const char	*p;
+	size_t		 len;
+	int		 own;
+
+	st->err = STORE_OK;
+	if (to == NULL || !store_issue_state_valid(to, strlen(to)))
+		return store_fail(st, cause, STORE_EINVAL, "%s: not an issue "
+		    "state (queued, sending, paused, sent, cancelled)",
+		    to != NULL ? to : "");
+	for (p = from; p != NULL && *p != '\0'; p += len + (p[len] == ',')) {
+		len = strcspn(p, ",");
+		if (!store_issue_state_valid(p, len))
+			return store_fail(st, cause, STORE_EINVAL, "%.*s: not "
+			    "an issue state", (int)len, p);
+	}
+	if (note != NULL && store_has_eol(note))
+		return store_fail(st, cause, STORE_EINVAL, "a note is one line");
+	if (store_txn(st, &own, cause) == -1)
+		return -1;
+	if (store_issue_state(st, id, &state, &list, cause) == -1)
+		goto fail;
+	if (from != NULL && !store_state_in(state, from)) {
+		words = store_state_words(from);
+		store_fail(st, cause, STORE_EREFUSED, "issue %lld is %s, not "
+		    "%s", (long long)id, state, words);
+		goto fail;
+	}
+	if ((s = store_stmt(st, S_ISSUE_SET, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, to);
+	bind_text(s, 3, note);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
+	if (store_step_done(st, s, cause, "changing an issue") == -1)
+		goto fail;
+	detail = note != NULL ? xsprintf("issue %lld: %s: %s", (long long)id,
+	    to, note) : xsprintf("issue %lld: %s", (long long)id, to);
+	if (store_event(st, store_transition_kind(state, to), list, NULL,
+	    source != NULL ? source : "cli", detail, cause) == -1)
+		goto fail;
+	if (store_txn_end(st, own, cause) == -1)
+		goto fail;
+	free(detail);
+	free(state);
+	free(list);
+	return 0;
+fail:
+	store_txn_abort(st, own);
+	free(words);
+	free(detail);
+	free(state);
+	free(list);
+	return -1;
+}
+
+int
+store_issue_retry(struct store *st, int64_t id, int64_t now, int64_t *n,
+    char **cause)
+{
+	sqlite3_stmt	*s;
+	char		*state = NULL, *list = NULL, *detail = NULL;
+	int		 own;
+
+	st->err = STORE_OK;
+	*n = 0;
+	if (store_txn(st, &own, cause) == -1)
+		return -1;
+	if (store_issue_state(st, id, &state, &list, cause) == -1)
+		goto fail;
+	if (!store_state_in(state, "sending,paused,sent")) {
+		store_fail(st, cause, STORE_EREFUSED, "issue %lld is %s, not "
+		    "sending, paused or sent", (long long)id, state);
+		goto fail;
+	}
+	if ((s = store_stmt(st, S_RETRY, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	if (store_step_done(st, s, cause, "retrying deliveries") == -1)
+		goto fail;
+	*n = sqlite3_changes64(st->db);
+	/* A paused issue stays paused: resuming is the coordinator's call. */
+	if (*n > 0 && strcmp(state, "sent") == 0) {
+		if ((s = store_stmt(st, S_ISSUE_REOPEN, cause)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, id);
+		if (store_step_done(st, s, cause, "reopening an issue") == -1)
+			goto fail;
+	}
+	if (*n > 0) {
+		detail = xsprintf("issue %lld: %lld failed deliver%s to retry",
+		    (long long)id, (long long)*n, *n == 1 ? "y" : "ies");
+		if (store_event(st, "retry", list, NULL, "cli", detail,
+		    cause) == -1)
+			goto fail;
+	}
+	if (store_txn_end(st, own, cause) == -1)
+		goto fail;
+	free(detail);
+	free(state);
+	free(list);
+	return 0;
+fail:
+	store_txn_abort(st, own);
+	*n = 0;
+	free(detail);
+	free(state);
+	free(list);
+	return -1;
+}
+
+int64_t
+store_data_version(struct store *st)
+{
+	sqlite3_stmt	*s;
+	int64_t		 v = -1;
+
+	if ((s = store_stmt(st, S_DATA_VERSION, NULL)) == NULL)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return v;
+}
+
+/* Forget attempt counts older than STORE_ATTEMPT_KEEP, once a minute. */
+static int
+store_attempt_prune(struct store *st, int64_t now, char **cause)
+{
+	sqlite3_stmt	*s;
+
+	if (now / 60 == st->pruned)
+		return 0;
+	if ((s = store_stmt(st, S_LOG_PRUNE, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now - STORE_ATTEMPT_KEEP);
+	if (store_step_done(st, s, cause, "pruning the attempt log") == -1)
+		return -1;
+	st->pruned = now / 60;
+	return 0;
+}
+
+int
+store_recover(struct store *st, int64_t *n, char **cause)
+{
+	int	own;
+
+	st->err = STORE_OK;
+	*n = 0;
+	if (store_txn(st, &own, cause) == -1)
+		return -1;
+	if (store_simple(st, S_RECOVER, cause, "recovering deliveries") == -1)
+		goto fail;
+	*n = sqlite3_changes64(st->db);
+	if (store_attempt_prune(st, time(NULL), cause) == -1)
+		goto fail;
+	if (store_txn_end(st, own, cause) == -1)
+		goto fail;
+	return 0;
+fail:
+	store_txn_abort(st, own);
+	*n = 0;
+	return -1;
+}
+
+/* The ids that statement id (with ?1 bound to *arg if any) returns. */
+static int
+store_ids(struct store *st, enum store_stmt id, const int64_t *arg,
+    int64_t **ids, size_t *n, char **cause)
+{
+	sqlite3_stmt	*s;
+	size_t		 cap = 0;
+	int		 rc;
+
+	st->err = STORE_OK;
+	*ids = NULL;
+	*n = 0;
+	if ((s = store_stmt(st, id, cause)) == NULL)
+		return -1;
+	if (arg != NULL)
+		sqlite3_bind_int64(s, 1, *arg);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*ids = xreallocarray(*ids, cap, sizeof(**ids));
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(s, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlfail(st, cause, "reading issues");
+		sqlite3_reset(s);
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return -1;
+	}
+	sqlite3_reset(s);
+	return 0;
+}
+
+int
+store_issues_due(struct store *st, int64_t now, int64_t **ids, size_t *n,
+    char **cause)
+{
+	return store_ids(st, S_ISSUES_DUE, &now, ids, n, cause);
+}
+
+int
+store_issues_sending(struct store *st, int64_t **ids, size_t *n,
+    char **cause)
+{
+	return store_ids(st, S_ISSUES_SENDING, NULL, ids, n, cause);
+}
+
+int
+store_issue_start(struct store *st, int64_t id, int64_t now, int64_t *n,
+    char **cause)
+{
+	sqlite3_stmt	*s;
+	char		*state = NULL, *list = NULL, *detail = NULL;
+	int64_t		 list_id;
+	int		 own;
+
+	st->err = STORE_OK;
+	*n = 0;
+	if (store_txn(st, &own, cause) == -1)
+		return -1;
+	if (store_issue_state(st, id, &state, &list, cause) == -1)
+		goto fail;
+	if (strcmp(state, "queued") != 0) {
+		store_fail(st, cause, STORE_EREFUSED, "issue %lld is %s, not "
+		    "queued", (long long)id, state);
+		goto fail;
+	}
+	if ((list_id = store_list_id(st, list, cause)) == -1)
+		goto fail;
+	if ((s = store_stmt(st, S_START, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int64(s, 3, list_id);
+	if (store_step_done(st, s, cause, "filling the outbox") == -1)
+		goto fail;
+	*n = sqlite3_changes64(st->db);
+	if ((s = store_stmt(st, S_ISSUE_STARTED, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	if (store_step_done(st, s, cause, "starting an issue") == -1)
+		goto fail;
+	detail = xsprintf("issue %lld: %lld recipient%s", (long long)id,
+	    (long long)*n, *n == 1 ? "" : "s");
+	if (store_event(st, "start", list, NULL, "heraldd", detail,
+	    cause) == -1)
+		goto fail;
+	if (store_txn_end(st, own, cause) == -1)
+		goto fail;
+	free(detail);
+	free(state);
+	free(list);
+	return 0;
+fail:
+	store_txn_abort(st, own);
+	*n = 0;
+	free(detail);
+	free(state);
+	free(list);
+	return -1;
+}
+
+int
+store_claim(struct store *st, int64_t issue, int64_t now, size_t max,
+    struct store_claim **out, size_t *n, char **cause)
+{
+	struct store_subscriber	 r;
+	struct store_claim	*v = NULL, *c;
+	sqlite3_stmt		*s;
+	int64_t			*skip = NULL;
+	size_t			 nskip, i, want, cap = 0, skipcap = 0;
+	int			 rc, own, more;
+
+	st->err = STORE_OK;
+	*out = NULL;
+	*n = 0;
+	if (max == 0)
+		return 0;
+	if (max > INT32_MAX)
+		max = INT32_MAX;
+	if (store_txn(st, &own, cause) == -1)
+		goto fail;
+	/*
+	 * Recipients who left are marked skipped and do not count: read
+	 * again until max are taken or nothing is due.  Rows are read
+	 * first and changed after, never while the query walks them.
+	 */
+	do {
+		want = max - *n;
+		nskip = 0;
+		if ((s = store_stmt(st, S_CLAIM, cause)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, issue);
+		sqlite3_bind_int64(s, 2, now);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)want);
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			if (!sqlite3_column_int(s, 7)) {
+				if (nskip == skipcap) {
+					skipcap = skipcap ? skipcap * 2 : 8;
+					skip = xreallocarray(skip, skipcap,
+					    sizeof(*skip));
+				}
+				skip[nskip++] = sqlite3_column_int64(s, 0);
+				continue;
+			}
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 16;
+				v = xreallocarray(v, cap, sizeof(*v));
+			}
+			c = &v[*n];
+			memset(c, 0, sizeof(*c));
+			c->delivery_id = sqlite3_column_int64(s, 0);
+			c->subscriber_id = sqlite3_column_int64(s, 1);
+			c->attempts = sqlite3_column_int64(s, 2);
+			c->email = col_dup(s, 3);
+			c->name = col_dup(s, 4);
+			c->lang = col_dup(s, 5);
+			(*n)++;
+			memset(&r, 0, sizeof(r));
+			if (store_attrs_parse(st, &r,
+			    (const char *)sqlite3_column_text(s, 6),
+			    cause) == -1) {
+				sqlite3_reset(s);
+				goto fail;
+			}
+			c->attrs = r.attrs;
+			c->nattrs = r.nattrs;
+		}
+		if (rc != SQLITE_DONE) {
+			store_sqlfail(st, cause, "claiming deliveries");
+			sqlite3_reset(s);
+			goto fail;
+		}
+		sqlite3_reset(s);
+		for (i = 0; i < nskip; i++) {
+			if ((s = store_stmt(st, S_CLAIM_SKIP, cause)) == NULL)
+				goto fail;
+			sqlite3_bind_int64(s, 1, skip[i]);
+			bind_text(s, 2, "unsubscribed before sending");
+			sqlite3_bind_int64(s, 3, now);
+			if (store_step_done(st, s, cause, "skipping a "
+			    "delivery") == -1)
+				goto fail;
+		}
+		for (i = max - want; i < *n; i++) {
+			if ((s = store_stmt(st, S_CLAIM_TAKE, cause)) == NULL)
+				goto fail;
+			sqlite3_bind_int64(s, 1, v[i].delivery_id);
+			sqlite3_bind_int64(s, 2, now);
+			if (store_step_done(st, s, cause, "claiming a "
+			    "delivery") == -1)
+				goto fail;
+		}
+		more = nskip > 0 && *n < max;
+	} while (more);
+	if (store_txn_end(st, own, cause) == -1)
+		goto fail;
+	free(skip);
+	if (*n == 0) {
+		free(v);
+		v = NULL;
+	}
+	*out = v;
+	return 0;
+fail:
+	store_txn_abort(st, own);
+	store_claim_free(v, *n);
+	free(skip);
+	*n = 0;
+	return -1;
+}
+
+void
+store_claim_free(struct store_claim *v, size_t n)
+{
+	size_t	i, k;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].email);
+		free(v[i].name);
+		free(v[i].lang);
+		for (k = 0; k < v[i].nattrs; k++) {
+			free(v[i].attrs[k].key);
+			free(v[i].attrs[k].val);
+		}
+		free(v[i].attrs);
+	}
+	free(v);
+}
+
+/* Count a hard bounce against the subscriber; disable at the limit. */
+static int
+store_bounce(struct store *st, const struct store_result *r, int64_t now,
+    char **cause)
+{
+	sqlite3_stmt	*s;
+	char		*before = NULL, *detail = NULL;
+	int64_t		 bounces;
+	int		 rc, disabled;
+
+	if ((s = store_stmt(st, S_BOUNCE_STATE, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, r->subscriber_id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		if (rc == SQLITE_DONE)
+			return 0;	/* removed meanwhile: nothing to count */
+		return store_sqlfail(st, cause, "reading a subscriber");
+	}
+	before = col_dup(s, 0);
+	sqlite3_reset(s);
+	if ((s = store_stmt(st, S_BOUNCE, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, r->subscriber_id);
+	sqlite3_bind_int(s, 2, STORE_BOUNCE_LIMIT);
+	sqlite3_bind_int64(s, 3, now);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		store_sqlfail(st, cause, "counting a bounce");
+		sqlite3_reset(s);
+		goto fail;
+	}
+	bounces = sqlite3_column_int64(s, 0);
+	disabled = before != NULL && strcmp(before, "active") == 0 &&
+	    sqlite3_column_text(s, 1) != NULL &&
+	    strcmp((const char *)sqlite3_column_text(s, 1), "bounced") == 0;
+	sqlite3_reset(s);
+	detail = xsprintf("%ld %s", r->code, r->reply != NULL ? r->reply : "");
+	if (store_event(st, "bounce", r->list, r->email, "heraldd", detail,
+	    cause) == -1)
+		goto fail;
+	if (disabled) {
+		free(detail);
+		detail = xsprintf("%lld hard bounces: no more mail",
+		    (long long)bounces);
+		if (store_event(st, "disable", r->list, r->email, "heraldd",
+		    detail, cause) == -1)
+			goto fail;
+	}
+	free(detail);
+	free(before);
+	return 0;
+fail:
+	free(detail);
+	free(before);
+	return -1;
+}
+
+/* 1 when a result took an SMTP exchange (counts against rate limits). */
+static int
+store_result_attempted(const struct store_result *r)
+{
+	return strcmp(r->state, "sent") == 0 || r->code > 0;
+}
+
+int
+store_results(struct store *st, const struct store_result *res, size_t n,
+    int64_t now, char **cause)
+{
+	sqlite3_stmt			*s;
+	const struct store_result	*r;
+	int64_t				 attempts = 0;
+	size_t				 i;
+	int				 own;
+
+	st->err = STORE_OK;
+	for (i = 0; i < n; i++) {
+		r = &res[i];
+		if (r->state == NULL || (strcmp(r->state, "sent") != 0 &&
+		    strcmp(r->state, "deferred") != 0 &&
+		    strcmp(r->state, "failed") != 0))
+			return store_fail(st, cause, STORE_EINVAL, "delivery "
+			    "%lld: result %s is not sent, deferred or failed",
+			    (long long)r->delivery_id,
+			    r->state != NULL ? r->state : "(none)");
+	}
+	if (store_txn(st, &own, cause) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		r = &res[i];
+		if ((s = store_stmt(st, S_RESULT, cause)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, r->delivery_id);
+		bind_text(s, 2, r->state);
+		if (r->code > 0)
+			sqlite3_bind_int64(s, 3, r->code);
+		bind_text(s, 4, r->reply);
+		sqlite3_bind_int64(s, 5, r->next_attempt);
+		bind_text(s, 6, r->message_id);
+		sqlite3_bind_int64(s, 7, now);
+		if (store_step_done(st, s, cause, "recording a result") == -1)
+			goto fail;
+		/*
+		 * No row: the delivery went with its issue or subscriber
+		 * (heraldctl removed them) while the message was out.
+		 */
+		if (r->bounce && sqlite3_changes(st->db) == 1 &&
+		    store_bounce(st, r, now, cause) == -1)
+			goto fail;
+		if (store_result_attempted(r))
+			attempts++;
+	}
+	if (attempts > 0) {
+		if ((s = store_stmt(st, S_ATTEMPT_ADD, cause)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, now);
+		sqlite3_bind_int64(s, 2, attempts);
+		if (store_step_done(st, s, cause, "logging attempts") == -1)
+			goto fail;
+	}
+	if (store_attempt_prune(st, now, cause) == -1)
+		goto fail;
+	if (store_txn_end(st, own, cause) == -1)
+		goto fail;
+	return 0;
+fail:
+	store_txn_abort(st, own);
+	return -1;
+}
+
+int
+store_issue_finish(struct store *st, int64_t id, int64_t now, int *done,
+    char **cause)
+{
+	sqlite3_stmt	*s;
+	char		*state = NULL, *list = NULL, *detail = NULL;
+	struct store_issue v;
+	int		 own;
+
+	st->err = STORE_OK;
+	*done = 0;
+	if (store_txn(st, &own, cause) == -1)
+		return -1;
+	if ((s = store_stmt(st, S_ISSUE_FINISH, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	if (store_step_done(st, s, cause, "finishing an issue") == -1)
+		goto fail;
+	if (sqlite3_changes(st->db) == 1) {
+		if (store_issue_state(st, id, &state, &list, cause) == -1)
+			goto fail;
+		memset(&v, 0, sizeof(v));
+		v.id = id;
+		if (store_issue_counts(st, &v, now, cause) == -1)
+			goto fail;
+		detail = xsprintf("issue %lld: %lld sent, %lld failed, "
+		    "%lld skipped", (long long)id, (long long)v.n_sent,
+		    (long long)v.n_failed, (long long)v.n_skipped);
+		if (store_event(st, "finish", list, NULL, "heraldd", detail,
+		    cause) == -1)
+			goto fail;
+		*done = 1;
+	}
+	if (store_txn_end(st, own, cause) == -1)
+		goto fail;
+	free(detail);
+	free(state);
+	free(list);
+	return 0;
+fail:
+	store_txn_abort(st, own);
+	*done = 0;
+	free(detail);
+	free(state);
+	free(list);
+	return -1;
+}
+
+int
+store_attempt_log(struct store *st, int64_t since, int64_t **secs,
+    int64_t **counts, size_t *n, char **cause)
+{
+	sqlite3_stmt	*s;
+	size_t		 cap = 0;
+	int		 rc;
+
+	st->err = STORE_OK;
+	*secs = *counts = NULL;
+	*n = 0;
+	if ((s = store_stmt(st, S_ATTEMPT_LOG, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, since);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*secs = xreallocarray(*secs, cap, sizeof(**secs));
+			*counts = xreallocarray(*counts, cap,
+			    sizeof(**counts));
+		}
+		(*secs)[*n] = sqlite3_column_int64(s, 0);
+		(*counts)[(*n)++] = sqlite3_column_int64(s, 1);
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlfail(st, cause, "reading the attempt log");
+		sqlite3_reset(s);
+		free(*secs);
+		free(*counts);
+		*secs = *counts = NULL;
+		*n = 0;
+		return -1;
+	}
+	sqlite3_reset(s);
+	return 0;
 }

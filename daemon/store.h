@@ -16,7 +16,7 @@ struct store;
 struct subcsv_row;
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 
 enum store_err {
 	STORE_OK = 0,
@@ -162,8 +162,11 @@ int	store_import(struct store *, const char *list,
  * The journal, append-only (triggers refuse UPDATE and DELETE).  Kinds
  * written so far: list-create, list-remove (list only); subscribe,
  * confirm, update, unsubscribe, import (list and email; an import's
- * detail is "added", "updated", "confirmed" or "kept unsubscribed").
- * Sources: "cli", "import:FILE", later "web".  Events name the list and
+ * detail is "added", "updated", "confirmed" or "kept unsubscribed");
+ * for issues (list only, detail "issue N: ..."): queue, pause, resume,
+ * cancel, requeue, retry, start, finish; bounce and disable (list and
+ * email, from store_results()).  Sources: "cli", "import:FILE",
+ * "heraldd", later "web".  Events name the list and
  * address as text, so they outlive both.  Oldest first.
  */
 struct store_event {
@@ -178,5 +181,179 @@ struct store_event {
 int	store_events(struct store *, const char *list, struct store_event **,
 	    size_t *n, char **cause);
 void	store_events_free(struct store_event *, size_t);
+
+/*
+ * Issues and the outbox.  Unless noted, each function below runs in
+ * its own transaction, or in the caller's when one is open (after
+ * store_begin()); then a failure leaves the caller to roll back.
+ * Their events name the list and say "issue N: ..." in the detail.
+ */
+
+/*
+ * Hard bounces after which a subscriber's state becomes 'bounced' and
+ * they get no more mail (a coordinator can set them active again).
+ */
+#define STORE_BOUNCE_LIMIT	3
+
+/* An issue as stored, with its delivery counts. */
+struct store_issue {
+	int64_t	 id;
+	char	*list;		/* list name */
+	int64_t	 list_id;
+	char	*subject;
+	char	*template;
+	char	*state;		/* queued, sending, paused, sent, cancelled */
+	char	*note;		/* why it was paused, or NULL */
+	int64_t	 send_at, created, started, finished;	/* 0: not yet */
+	int64_t	 n_pending, n_sending, n_sent, n_deferred, n_failed,
+		 n_skipped;
+	int64_t	 sent_last_minute;	/* rate: messages in the last 60 s */
+	char	*source;	/* the YAML, only from store_issue_load() */
+	size_t	 source_len;
+};
+
+struct store_file {
+	char		*name;		/* path as written in the issue */
+	char		*mime_type;
+	unsigned char	*data;
+	size_t		 len;
+};
+
+/*
+ * Store a queued issue with its files; *id receives its number.  The
+ * source is kept as exactly source_len bytes; files must have distinct
+ * names (STORE_EEXIST).  STORE_ENOTFOUND without the list, STORE_EINVAL
+ * for a subject that is empty or has CR or LF.  Event "queue" with
+ * source_tag as its source.
+ */
+int	store_issue_create(struct store *, const char *list,
+	    const char *subject, const char *template, const char *source,
+	    size_t source_len, int64_t send_at, const struct store_file *files,
+	    size_t nfiles, const char *source_tag, int64_t *id, char **cause);
+/*
+ * One issue with counts (and, for _load, its source, NUL-terminated
+ * for convenience, and files), or NULL (STORE_ENOTFOUND).  Read in one
+ * snapshot.
+ */
+struct store_issue *store_issue_get(struct store *, int64_t id, char **cause);
+struct store_issue *store_issue_load(struct store *, int64_t id,
+	    struct store_file **files, size_t *nfiles, char **cause);
+/* Every issue, or those of one list (NULL: all), newest first. */
+struct store_issue *store_issue_all(struct store *, const char *list,
+	    size_t *n, char **cause);
+void	store_issue_free(struct store_issue *);
+void	store_issue_free_array(struct store_issue *, size_t);
+void	store_files_free(struct store_file *, size_t);
+/*
+ * Change an issue's state from one of the states in `from` (a
+ * comma-separated list; NULL: any) to `to`, with an optional note of
+ * one line (NULL clears it).  STORE_ENOTFOUND for no such issue,
+ * STORE_EREFUSED when its state is not one of them ("issue 3 is sent,
+ * not sending or paused"), STORE_EINVAL for a name that is no state.
+ * Moving to sent or cancelled sets finished.  Event by target state:
+ * pause, resume (from paused; else start), cancel, requeue, finish.
+ */
+int	store_issue_transition(struct store *, int64_t id, const char *from,
+	    const char *to, const char *note, const char *source,
+	    char **cause);
+/*
+ * Failed deliveries of an issue back to pending (attempts and last
+ * reply kept, due at once); *n how many.  A sent issue is sending
+ * again; a paused one stays paused until resumed.  STORE_EREFUSED for
+ * a queued or cancelled issue.  Event "retry" when *n > 0.
+ */
+int	store_issue_retry(struct store *, int64_t id, int64_t now, int64_t *n,
+	    char **cause);
+
+/* For heraldd.  store_begin() takes the write lock (BEGIN IMMEDIATE). */
+int	store_begin(struct store *, char **cause);
+int	store_commit(struct store *, char **cause);
+void	store_rollback(struct store *);
+/* PRAGMA data_version: changes when another connection commits; -1. */
+int64_t	store_data_version(struct store *);
+/*
+ * Deliveries left `sending` by a crash become pending again; *n.  Also
+ * forgets attempt counts older than two days.
+ */
+int	store_recover(struct store *, int64_t *n, char **cause);
+/* Ids of queued issues due at now, and of issues in state sending. */
+int	store_issues_due(struct store *, int64_t now, int64_t **ids,
+	    size_t *n, char **cause);
+int	store_issues_sending(struct store *, int64_t **ids, size_t *n,
+	    char **cause);
+/*
+ * Start an issue: snapshot the confirmed subscribers of its list (whose
+ * subscriber state is active) into the outbox and mark it sending, in
+ * one transaction.  *n receives the number of recipients.  Only from
+ * queued (else STORE_EREFUSED).  Event "start".
+ */
+int	store_issue_start(struct store *, int64_t id, int64_t now, int64_t *n,
+	    char **cause);
+
+struct store_claim {
+	int64_t			 delivery_id;
+	int64_t			 subscriber_id;
+	int64_t			 attempts;	/* before this one */
+	char			*email;
+	char			*name;
+	char			*lang;
+	struct store_attr	*attrs;
+	size_t			 nattrs;
+};
+
+/*
+ * In the caller's transaction: take up to max deliveries of issue that
+ * are due at now (pending, or deferred with next_attempt <= now), by
+ * next_attempt then id, and mark them sending (first_attempt set on the
+ * first claim).  A recipient whose subscription is no longer confirmed,
+ * or whose subscriber is no longer active, is marked skipped instead
+ * (never sent) and does not count against max.  Nothing while the issue
+ * is not sending (paused or cancelled meanwhile).  *out is NULL when
+ * *n is 0.  Reads at most about 2 * max index entries, however long the
+ * outbox.
+ */
+int	store_claim(struct store *, int64_t issue, int64_t now, size_t max,
+	    struct store_claim **out, size_t *n, char **cause);
+void	store_claim_free(struct store_claim *, size_t);
+
+struct store_result {
+	int64_t		 delivery_id;
+	int64_t		 subscriber_id;
+	const char	*state;		/* sent, deferred, failed */
+	long		 code;
+	const char	*reply;
+	int64_t		 next_attempt;	/* deferred: when to try again */
+	const char	*message_id;
+	int		 bounce;	/* a hard bounce at RCPT */
+	const char	*list;		/* for the bounce event */
+	const char	*email;
+};
+
+/*
+ * In the caller's transaction: record results (attempts + 1, code,
+ * reply, next_attempt as given, message_id when not NULL; code <= 0
+ * stores no code) and log the attempts: results that are sent or carry
+ * an SMTP code (> 0), one attempt_log row for the second now.  bounce:
+ * subscribers.bounces + 1 and event "bounce" (detail "CODE REPLY"); at
+ * STORE_BOUNCE_LIMIT an active subscriber becomes bounced, event
+ * "disable".  A result whose delivery is gone (its issue or subscriber
+ * removed meanwhile) is passed over.  STORE_EINVAL, before any write,
+ * for a state other than sent, deferred or failed.
+ */
+int	store_results(struct store *, const struct store_result *, size_t n,
+	    int64_t now, char **cause);
+/*
+ * Mark the issue sent (finished = now, event "finish") when it is
+ * sending and has no delivery pending, sending or deferred; *done 1 if
+ * so, else 0.
+ */
+int	store_issue_finish(struct store *, int64_t id, int64_t now, int *done,
+	    char **cause);
+/*
+ * Attempts per second since `since` (seconds with none are absent),
+ * oldest first, to seed the rate limits.  Kept for two days.
+ */
+int	store_attempt_log(struct store *, int64_t since, int64_t **secs,
+	    int64_t **counts, size_t *n, char **cause);
 
 #endif

@@ -101,7 +101,7 @@ test_migrate_empty(void **state)
 	assert_int_equal(raw_count(path, "SELECT count(*) FROM sqlite_master"
 	    " WHERE type = 'table' AND name IN ('lists', 'subscribers',"
 	    " 'subscriptions', 'issues', 'issue_files', 'deliveries',"
-	    " 'events')"), 7);
+	    " 'events', 'attempt_log')"), 8);
 	assert_int_equal(raw_count(path, "SELECT count(*) FROM sqlite_master"
 	    " WHERE type = 'index' AND name = 'deliveries_due'"), 1);
 	/* Opening again is a no-op. */
@@ -109,6 +109,167 @@ test_migrate_empty(void **state)
 	assert_non_null(st);
 	assert_int_equal(store_schema_version(st), STORE_SCHEMA_VERSION);
 	store_close(st);
+	free(path);
+}
+
+/*
+ * The schema of version 1 as it shipped (a frozen copy of migration 1),
+ * to build the database an older herald left behind.
+ */
+static const char v1_schema[] =
+	"CREATE TABLE lists ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64"
+	"  AND name GLOB '[a-z0-9]*' AND name NOT GLOB '*[^a-z0-9-]*'),"
+	" title TEXT NOT NULL,"
+	" from_addr TEXT,"
+	" from_name TEXT,"
+	" reply_to TEXT,"
+	" optin TEXT NOT NULL DEFAULT 'double'"
+	"  CHECK (optin IN ('single', 'double')),"
+	" created INTEGER NOT NULL"
+	");"
+	"CREATE TABLE subscribers ("
+	" id INTEGER PRIMARY KEY,"
+	" email TEXT NOT NULL UNIQUE CHECK (email LIKE '_%@_%'),"
+	" name TEXT,"
+	" lang TEXT,"
+	" attrs TEXT NOT NULL DEFAULT '{}'"
+	"  CHECK (json_type(attrs) = 'object'),"
+	" state TEXT NOT NULL DEFAULT 'active'"
+	"  CHECK (state IN ('active', 'bounced', 'blocked')),"
+	" bounces INTEGER NOT NULL DEFAULT 0,"
+	" created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL"
+	");"
+	"CREATE TABLE subscriptions ("
+	" list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,"
+	" subscriber_id INTEGER NOT NULL"
+	"  REFERENCES subscribers(id) ON DELETE CASCADE,"
+	" state TEXT NOT NULL"
+	"  CHECK (state IN ('pending', 'confirmed', 'unsubscribed')),"
+	" source TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL,"
+	" confirmed INTEGER,"
+	" PRIMARY KEY (list_id, subscriber_id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX subscriptions_subscriber ON subscriptions(subscriber_id);"
+	"CREATE TABLE issues ("
+	" id INTEGER PRIMARY KEY,"
+	" list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,"
+	" subject TEXT NOT NULL,"
+	" source TEXT NOT NULL,"
+	" template TEXT NOT NULL,"
+	" send_at INTEGER NOT NULL,"
+	" state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN"
+	"  ('queued', 'sending', 'paused', 'sent', 'cancelled')),"
+	" created INTEGER NOT NULL,"
+	" started INTEGER,"
+	" finished INTEGER"
+	");"
+	"CREATE INDEX issues_due ON issues(state, send_at);"
+	"CREATE INDEX issues_list ON issues(list_id, state);"
+	"CREATE TABLE issue_files ("
+	" id INTEGER PRIMARY KEY,"
+	" issue_id INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,"
+	" name TEXT NOT NULL,"
+	" mime_type TEXT NOT NULL,"
+	" data BLOB NOT NULL,"
+	" UNIQUE (issue_id, name)"
+	");"
+	"CREATE TABLE deliveries ("
+	" id INTEGER PRIMARY KEY,"
+	" issue_id INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,"
+	" subscriber_id INTEGER NOT NULL"
+	"  REFERENCES subscribers(id) ON DELETE CASCADE,"
+	" state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN"
+	"  ('pending', 'sending', 'sent', 'deferred', 'failed')),"
+	" attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
+	" next_attempt INTEGER NOT NULL DEFAULT 0,"
+	" last_code INTEGER,"
+	" last_reply TEXT,"
+	" message_id TEXT,"
+	" updated INTEGER NOT NULL,"
+	" UNIQUE (issue_id, subscriber_id)"
+	");"
+	"CREATE INDEX deliveries_due"
+	" ON deliveries(issue_id, state, next_attempt);"
+	"CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id);"
+	"CREATE TABLE events ("
+	" id INTEGER PRIMARY KEY,"
+	" time INTEGER NOT NULL,"
+	" kind TEXT NOT NULL"
+	"  CHECK (kind GLOB '[a-z]*' AND kind NOT GLOB '*[^a-z-]*'),"
+	" list TEXT,"
+	" email TEXT,"
+	" source TEXT NOT NULL,"
+	" detail TEXT"
+	");"
+	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+	" BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+	" BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;";
+
+static void
+test_migrate_v1_data(void **state)
+{
+	struct store	*st;
+	char		*path = fresh_path(), *cause = NULL;
+
+	assert_int_equal(raw_exec(path, v1_schema), SQLITE_OK);
+	assert_int_equal(raw_exec(path, "PRAGMA foreign_keys = ON;"
+	    "INSERT INTO lists (id, name, title, created)"
+	    " VALUES (1, 'news', 'News', 10);"
+	    "INSERT INTO subscribers (id, email, created, updated)"
+	    " VALUES (7, 'a@example.org', 10, 10),"
+	    " (8, 'b@example.org', 10, 10);"
+	    "INSERT INTO issues (id, list_id, subject, source, template,"
+	    " send_at, state, created, started)"
+	    " VALUES (3, 1, 'Hello', 'subject: Hello', 'plain', 20,"
+	    " 'sending', 15, 20);"
+	    "INSERT INTO deliveries (id, issue_id, subscriber_id, state,"
+	    " attempts, next_attempt, last_code, last_reply, message_id,"
+	    " updated) VALUES (40, 3, 7, 'deferred', 2, 99, 451, 'try later',"
+	    " '<m@x>', 30), (41, 3, 8, 'sent', 1, 0, 250, 'ok', NULL, 31);"
+	    "PRAGMA user_version = 1;"), SQLITE_OK);
+	/* 'skipped' is refused by version 1. */
+	assert_int_not_equal(raw_exec(path, "UPDATE deliveries SET"
+	    " state = 'skipped' WHERE id = 41"), SQLITE_OK);
+	st = store_open(path, &cause);
+	if (st == NULL)
+		fail_msg("store_open: %s", cause);
+	assert_int_equal(store_schema_version(st), STORE_SCHEMA_VERSION);
+	store_close(st);
+	/* Every delivery kept, column for column. */
+	assert_int_equal(raw_count(path, "SELECT count(*) FROM deliveries"
+	    " WHERE id = 40 AND issue_id = 3 AND subscriber_id = 7"
+	    " AND state = 'deferred' AND attempts = 2 AND next_attempt = 99"
+	    " AND last_code = 451 AND last_reply = 'try later'"
+	    " AND message_id = '<m@x>' AND updated = 30"
+	    " AND first_attempt IS NULL"), 1);
+	assert_int_equal(raw_count(path, "SELECT count(*) FROM deliveries"),
+	    2);
+	assert_int_equal(raw_count(path, "SELECT count(*) FROM issues"
+	    " WHERE id = 3 AND note IS NULL AND state = 'sending'"), 1);
+	/* The new state is accepted, a made-up one still refused. */
+	assert_int_equal(raw_exec(path, "UPDATE deliveries SET"
+	    " state = 'skipped' WHERE id = 41"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(path, "UPDATE deliveries SET"
+	    " state = 'lost' WHERE id = 41"), SQLITE_OK);
+	/* The indexes are back, the foreign keys still hold. */
+	assert_int_equal(raw_count(path, "SELECT count(*) FROM sqlite_master"
+	    " WHERE type = 'index' AND name IN ('deliveries_due',"
+	    " 'deliveries_subscriber')"), 2);
+	assert_int_not_equal(raw_exec(path, "PRAGMA foreign_keys = ON;"
+	    "INSERT INTO deliveries (issue_id, subscriber_id, updated)"
+	    " VALUES (99, 7, 0)"), SQLITE_OK);
+	assert_int_equal(raw_exec(path, "PRAGMA foreign_keys = ON;"
+	    "DELETE FROM subscribers WHERE id = 7"), SQLITE_OK);
+	assert_int_equal(raw_count(path, "SELECT count(*) FROM deliveries"),
+	    1);
+	assert_int_equal(raw_count(path, "SELECT count(*) FROM attempt_log"),
+	    0);
 	free(path);
 }
 
@@ -421,6 +582,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrate_empty),
+		cmocka_unit_test(test_migrate_v1_data),
 		cmocka_unit_test(test_newer_refused),
 		cmocka_unit_test(test_list_constraints),
 		cmocka_unit_test(test_sub_states),
