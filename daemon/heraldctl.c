@@ -93,6 +93,39 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "  --html FILE       write the HTML body to FILE\n"
 	    "  --text FILE       write the plain-text body to FILE\n",
 	    ctl_render },
+	{ NULL, "queue", "ISSUE.yaml [--list LIST] [--at TIME]",
+	    "Check an issue file as validate does, then store it, with every\n"
+	    "file it names, to be sent to LIST at TIME.  From then on the\n"
+	    "issue is self-contained: editing the files changes nothing.\n"
+	    "Prints the issue's number.\n\n"
+	    "  --list LIST       the list (default: the file's \"list:\")\n"
+	    "  --at TIME         \"now\" or RFC 3339 with a zone, such as\n"
+	    "                    2026-12-01T09:00:00+07:00 (default: the\n"
+	    "                    file's \"send_at:\")\n",
+	    ctl_queue },
+	{ NULL, "issues", "[--list LIST]",
+	    "List the issues, newest first, with their state and progress.\n\n"
+	    "  --list LIST       only this list's issues\n",
+	    ctl_issues },
+	{ NULL, "status", "ID",
+	    "Show one issue: state, schedule, messages by delivery state, the\n"
+	    "rate over the last minute and the estimated finish.\n\n",
+	    ctl_status },
+	{ NULL, "pause", "ID",
+	    "Pause a queued or sending issue; heraldd stops within a second\n"
+	    "(messages in flight finish).\n\n",
+	    ctl_issue_state },
+	{ NULL, "resume", "ID",
+	    "Resume a paused issue where it stopped.\n\n",
+	    ctl_issue_state },
+	{ NULL, "cancel", "ID",
+	    "Cancel a queued, sending or paused issue for good; what was not\n"
+	    "sent is not sent.\n\n",
+	    ctl_issue_state },
+	{ NULL, "retry", "ID",
+	    "Send the failed messages of an issue again (after a relay problem\n"
+	    "was fixed, say).\n\n",
+	    ctl_retry },
 	{ NULL, "send-test", "ISSUE.yaml --to EMAIL [--to EMAIL ...]",
 	    "Render an issue and send it now, through the configured relay, to\n"
 	    "the given addresses only, outside any list, with \"[TEST]\" before\n"

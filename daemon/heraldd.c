@@ -2,30 +2,212 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "dispatch.h"
 #include "errlist.h"
 #include "log.h"
+#include "notify.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/* The self-pipe: signal handlers write a byte, the loop reads it. */
+static int			sigpipe[2] = { -1, -1 };
+static volatile sig_atomic_t	got_hup, got_term;
+
+static void
+heraldd_signal(int sig)
+{
+	int	saved = errno;
+	char	c = (char)sig;
+
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else {
+		/* A second SIGTERM (or SIGINT) exits at once. */
+		if (got_term)
+			_exit(1);
+		got_term = 1;
+	}
+	(void)write(sigpipe[1], &c, 1);
+	errno = saved;
+}
+
+static void
+heraldd_signals(void)
+{
+	struct sigaction	sa;
+	int			i;
+
+	if (pipe(sigpipe) == -1)
+		fatal("pipe");
+	for (i = 0; i < 2; i++) {
+		fcntl(sigpipe[i], F_SETFL, fcntl(sigpipe[i], F_GETFL) |
+		    O_NONBLOCK);
+		fcntl(sigpipe[i], F_SETFD, FD_CLOEXEC);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = heraldd_signal;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int64_t
+heraldd_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * SIGHUP: read the configuration into a fresh struct and use it only if
+ * it is valid; otherwise keep the old one and log every error.
+ */
+static struct config *
+heraldd_reload(const char *path, struct config *conf, struct dispatch *d,
+    int debug)
+{
+	struct errlist	 errs = ERRLIST_INIT;
+	struct config	*nconf;
+	char		*cause = NULL;
+	size_t		 i;
+
+	notify_reloading();
+	log_info("reloading %s", path);
+	if ((nconf = config_load(path, &errs)) == NULL) {
+		for (i = 0; i < errs.n; i++)
+			log_warnx("%s", errs.msgs[i]);
+		log_warnx("configuration not reloaded: %zu error%s; the "
+		    "old one stays", errlist_count(&errs),
+		    errlist_count(&errs) == 1 ? "" : "s");
+		errlist_free(&errs);
+		notify_ready();
+		return conf;
+	}
+	if (strcmp(nconf->database, conf->database) != 0)
+		log_warnx("database changed to %s: that takes a restart; "
+		    "still using %s", nconf->database, conf->database);
+	if (dispatch_reload(d, nconf, &cause) != 0) {
+		log_warnx("configuration not reloaded: %s; the old one stays",
+		    cause);
+		free(cause);
+		config_free(nconf);
+		notify_ready();
+		return conf;
+	}
+	free(nconf->database);
+	nconf->database = xstrdup(conf->database);
+	config_free(conf);
+	log_setlevel(debug ? LOG_LEVEL_DEBUG : nconf->log_level);
+	log_info("configuration reloaded");
+	notify_ready();
+	return nconf;
+}
+
+/* The one loop: wait, act on signals, dispatch, report. */
+static int
+heraldd_run(const char *path, struct config *conf, int debug)
+{
+	struct store	*st;
+	struct dispatch	*d;
+	char		*cause = NULL, buf[64];
+	int64_t		 now, deadline = 0, next_status = 0, next_dog = 0;
+	uint64_t	 dog_usec;
+	int		 stopping = 0;
+
+	heraldd_signals();
+	if ((st = store_open(conf->database, &cause)) == NULL) {
+		log_warnx("%s", cause);
+		free(cause);
+		return EX_UNAVAILABLE;
+	}
+	if ((d = dispatch_new(conf, st, &cause)) == NULL) {
+		log_warnx("%s", cause);
+		free(cause);
+		store_close(st);
+		return EX_CONFIG;
+	}
+	dog_usec = notify_watchdog_usec();
+	log_info("heraldd %s started: database %s, relay %s",
+	    PACKAGE_VERSION, conf->database, conf->smtp.url);
+	notify_ready();
+
+	for (;;) {
+		dispatch_wait(d, 1000, sigpipe[0]);
+		while (read(sigpipe[0], buf, sizeof(buf)) > 0)
+			;
+		now = heraldd_now_ms();
+		if (got_term && !stopping) {
+			stopping = 1;
+			deadline = now + (int64_t)conf->delivery.shutdown_grace *
+			    1000;
+			notify_stopping();
+			log_info("stopping: %d messages in flight, waiting up "
+			    "to %d s", dispatch_inflight(d),
+			    conf->delivery.shutdown_grace);
+			dispatch_stop(d);
+		}
+		if (got_hup && !stopping) {
+			got_hup = 0;
+			conf = heraldd_reload(path, conf, d, debug);
+		}
+		dispatch_step(d);
+		if (stopping && (dispatch_inflight(d) == 0 || now >= deadline))
+			break;
+		if (now >= next_status) {
+			notify_status("%s", dispatch_status(d));
+			next_status = now + 1000;
+		}
+		if (dog_usec > 0 && now >= next_dog) {
+			notify_watchdog();
+			next_dog = now + (int64_t)(dog_usec / 2000);
+		}
+	}
+	if (dispatch_inflight(d) > 0)
+		log_warnx("stopped with %d messages in flight; they will be "
+		    "sent again at the next start", dispatch_inflight(d));
+	dispatch_close(d);
+	dispatch_free(d);
+	store_close(st);
+	config_free(conf);
+	log_info("stopped");
+	return 0;
+}
 
 static void
 usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: heraldd [-dnV] [-c file] [-h | --help]\n"
+	    "Send the issues queued with heraldctl, on schedule, through the\n"
+	    "SMTP relay of the configuration.  Runs in the foreground and logs\n"
+	    "to stderr (with journald priorities under systemd).\n"
 	    "  -c file  read this configuration file (default %s)\n"
 	    "  -d       log debug messages (overrides log_level)\n"
 	    "  -n       check the configuration, print \"configuration OK\""
 	    " and exit\n"
 	    "  -V       print the version and exit\n"
 	    "  -h, --help  print this help and exit\n"
-	    "Exit status: 0 success, 64 usage error, 78 configuration"
-	    " error.\n"
+	    "Signals: HUP reloads the configuration; TERM or INT stops after\n"
+	    "the messages in flight (a second one stops at once).\n"
+	    "Exit status: 0 success, 64 usage error, 69 database unavailable,"
+	    "\n78 configuration error.\n"
 	    "See heraldd(8) and herald.conf(5).\n",
 	    config_default_path());
 }
@@ -111,7 +293,5 @@ main(int argc, char *argv[])
 		return 0;
 	}
 
-	fprintf(stderr, "heraldd: the dispatcher is not built yet\n");
-	config_free(conf);
-	return 1;
+	return heraldd_run(path, conf, debug);
 }
