@@ -300,13 +300,57 @@ smtp_start(struct smtp *smtp, struct smtp_slot *s, int fresh)
 	return 0;
 }
 
+/* An envelope address goes inside <...> on a command line. */
+static int
+smtp_addr_ok(const char *a)
+{
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)a; *p != '\0'; p++)
+		if (*p <= ' ' || *p == '<' || *p == '>' || *p == 0x7f)
+			return 0;
+	return p - (const unsigned char *)a <= 512;
+}
+
+const char *
+smtp_check(const char *mail_from, const char *rcpt, const char *data,
+    size_t len)
+{
+	const char	*p, *end = data + len;
+
+	if (!smtp_addr_ok(mail_from))
+		return "envelope sender has a space, control character, "
+		    "angle bracket or more than 512 octets";
+	if (*rcpt == '\0' || !smtp_addr_ok(rcpt))
+		return "recipient is empty or has a space, control character, "
+		    "angle bracket or more than 512 octets";
+	if (len == 0)
+		return "message is empty";
+	/* Canonical CRLF only: our defence against SMTP smuggling. */
+	for (p = data; (p = memchr(p, '\n', end - p)) != NULL; p++)
+		if (p == data || p[-1] != '\r')
+			return "message has a bare LF";
+	for (p = data; (p = memchr(p, '\r', end - p)) != NULL; p++)
+		if (p + 1 == end || p[1] != '\n')
+			return "message has a bare CR";
+	if (memchr(data, '\0', len) != NULL)
+		return "message has a NUL byte";
+	return NULL;
+}
+
 int
 smtp_submit(struct smtp *smtp, uint64_t id, const char *mail_from,
     const char *rcpt, const char *data, size_t len, void *arg)
 {
 	struct smtp_slot	*s = NULL;
+	const char		*why;
 	int			 i;
 
+	if ((why = smtp_check(mail_from, rcpt, data, len)) != NULL) {
+		log_warnx("smtp: id=%llu refused: %s", (unsigned long long)id,
+		    why);
+		return -2;
+	}
 	for (i = 0; i < smtp->nslots; i++) {
 		if (!smtp->slots[i].busy) {
 			s = &smtp->slots[i];

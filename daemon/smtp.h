@@ -78,10 +78,17 @@ void		 smtp_free(struct smtp *);
 /*
  * Start one message; the bytes are copied (into a buffer kept per
  * connection), so the caller may free them at once.  Returns -1 when all
- * N connections are busy.
+ * N connections are busy, -2 when smtp_check refuses the message (logged).
  */
 int		 smtp_submit(struct smtp *, uint64_t id, const char *mail_from,
 		    const char *rcpt, const char *data, size_t len, void *arg);
+/*
+ * NULL when the envelope and bytes can go out, else why not: an address
+ * with a space, control character or angle bracket (it would forge SMTP
+ * commands), an empty message, a bare CR or LF, or a NUL.
+ */
+const char	*smtp_check(const char *mail_from, const char *rcpt,
+		    const char *data, size_t len);
 int		 smtp_idle_slots(struct smtp *);
 int		 smtp_busy(struct smtp *);
 
