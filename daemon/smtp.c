@@ -1,12 +1,15 @@
-/* SMTP transport: message bytes to SMTP servers over libcurl's multi interface. */
+/* SMTP transport: message bytes out over libcurl, a thread per connection. */
 #include "autoconf.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -16,21 +19,39 @@
 #include "xmalloc.h"
 
 /*
- * One slot is one easy handle in a multi handle of its own.  libcurl keeps
- * its connection cache per multi handle: with one multi for all, an idle
- * connection goes to whichever handle starts next, so connections swap
- * between handles and one can carry 2M messages (measured).  With a multi
- * per slot, a slot owns exactly one connection, counting messages per slot
- * is counting them per connection, and "reused" is known for sure.
+ * One slot is one easy handle, one connection and one thread.
+ *
+ * Why threads: libcurl 7.88 reads the reply to the final dot inside
+ * smtp_done() with a blocking state machine (curl issue #8555, "known
+ * issue", in its TODO), and QUIT likewise: curl_multi_perform() then blocks
+ * the whole loop, every connection with it, for as long as the server
+ * takes to answer the dot (RFC 5321 allows 10 minutes).  Measured: 8
+ * messages over 4 connections to a server answering the dot after 2 s took
+ * 16 s.  So each slot runs its transfer in a thread of its own, and the
+ * caller's loop only sees smtp_poll/smtp_perform: it still waits in
+ * curl_multi_poll (on a multi handle kept for that and for
+ * curl_multi_wakeup), with a pipe the threads write to when a transfer ends.
+ * An easy handle keeps its own connection, so a slot owns exactly one, and
+ * messages per slot are messages per connection.
  *
  * Every option that does not change per message is set once in
  * smtp_slot_init; a message only changes MAIL FROM, the recipient (our own
  * list node, pointing into a reused buffer) and the body (copied into a
- * reused buffer).
+ * reused buffer).  The main thread touches a slot's handle only while its
+ * thread waits, with the mutex as the hand-over.
  */
+struct smtp;
+
 struct smtp_slot {
-	CURLM		*multi;
+	struct smtp	*smtp;
 	CURL		*easy;
+	pthread_t	 thread;
+	int		 started;	/* the thread runs */
+	pthread_cond_t	 cond;
+	int		 go;		/* main to thread: run the transfer */
+	int		 finished;	/* thread to main: it ended, with cc */
+	CURLcode	 cc;
+
 	int		 busy;
 	int		 uses;		/* messages on the current connection */
 	int		 forbid_reuse;	/* value currently set on the handle */
@@ -55,6 +76,10 @@ struct smtp_slot {
 };
 
 struct smtp {
+	CURLM		*multi;		/* for curl_multi_poll and _wakeup */
+	int		 pipe[2];	/* threads to the loop: a transfer ended */
+	pthread_mutex_t	 lock;
+	volatile int	 stopping;	/* smtp_free: abort transfers */
 	struct smtp_slot *slots;
 	int		 nslots;
 	int		 busy;
@@ -120,6 +145,45 @@ smtp_write_cb(char *p, size_t size, size_t nitems, void *arg)
 	return size * nitems;
 }
 
+/* Lets smtp_free abort a transfer, also one waiting for a reply. */
+static int
+smtp_progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	struct smtp_slot	*s = arg;
+
+	return s->smtp->stopping;
+}
+
+static void *
+smtp_thread(void *arg)
+{
+	struct smtp_slot	*s = arg;
+	struct smtp		*smtp = s->smtp;
+	CURLcode		 cc;
+	ssize_t			 n;
+
+	pthread_mutex_lock(&smtp->lock);
+	for (;;) {
+		while (!s->go && !smtp->stopping)
+			pthread_cond_wait(&s->cond, &smtp->lock);
+		if (smtp->stopping)
+			break;
+		s->go = 0;
+		pthread_mutex_unlock(&smtp->lock);
+		cc = curl_easy_perform(s->easy);
+		pthread_mutex_lock(&smtp->lock);
+		s->cc = cc;
+		s->finished = 1;
+		do
+			n = write(smtp->pipe[1], "", 1);
+		while (n == -1 && errno == EINTR);
+		/* EAGAIN: the pipe is full of wake-ups already. */
+	}
+	pthread_mutex_unlock(&smtp->lock);
+	return NULL;
+}
+
 static int
 smtp_slot_init(struct smtp_slot *s, const struct smtp_params *p,
     char **cause)
@@ -127,15 +191,12 @@ smtp_slot_init(struct smtp_slot *s, const struct smtp_params *p,
 	CURL	*e;
 	CURLcode rc = CURLE_OK;
 
-	memset(s, 0, sizeof(*s));
 	buf_init(&s->data);
 	buf_init(&s->rcpt);
-	if ((s->multi = curl_multi_init()) == NULL) {
-		*cause = xstrdup("curl_multi_init failed");
+	if (pthread_cond_init(&s->cond, NULL) != 0) {
+		*cause = xstrdup("pthread_cond_init failed");
 		return -1;
 	}
-	curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
-	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, 1L);
 	if ((e = s->easy = curl_easy_init()) == NULL) {
 		*cause = xstrdup("curl_easy_init failed");
 		return -1;
@@ -155,6 +216,9 @@ smtp_slot_init(struct smtp_slot *s, const struct smtp_params *p,
 	SET(CURLOPT_ERRORBUFFER, s->errbuf);
 	SET(CURLOPT_MAIL_RCPT, &s->rcpt_node);
 	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_NOPROGRESS, 0L);
+	SET(CURLOPT_XFERINFOFUNCTION, smtp_progress_cb);
+	SET(CURLOPT_XFERINFODATA, s);
 	SET(CURLOPT_TCP_NODELAY, 1L);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
@@ -228,12 +292,31 @@ smtp_new(const struct smtp_params *p, char **cause)
 		return NULL;
 	}
 	smtp = xcalloc(1, sizeof(*smtp));
+	smtp->pipe[0] = smtp->pipe[1] = -1;
 	smtp->per_connection = p->per_connection;
+	pthread_mutex_init(&smtp->lock, NULL);
+	if ((smtp->multi = curl_multi_init()) == NULL) {
+		*cause = xstrdup("curl_multi_init failed");
+		goto fail;
+	}
+	if (pipe2(smtp->pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		xasprintf(cause, "pipe: %s", strerror(errno));
+		goto fail;
+	}
 	smtp->slots = xcalloc(p->connections, sizeof(*smtp->slots));
 	for (i = 0; i < p->connections; i++) {
 		smtp->nslots++;
+		smtp->slots[i].smtp = smtp;
 		if (smtp_slot_init(&smtp->slots[i], p, cause) == -1)
 			goto fail;
+	}
+	for (i = 0; i < smtp->nslots; i++) {
+		if ((errno = pthread_create(&smtp->slots[i].thread, NULL,
+		    smtp_thread, &smtp->slots[i])) != 0) {
+			xasprintf(cause, "pthread_create: %s", strerror(errno));
+			goto fail;
+		}
+		smtp->slots[i].started = 1;
 	}
 	return smtp;
 fail:
@@ -248,21 +331,31 @@ smtp_free(struct smtp *smtp)
 
 	if (smtp == NULL)
 		return;
+	pthread_mutex_lock(&smtp->lock);
+	smtp->stopping = 1;
+	for (i = 0; i < smtp->nslots; i++)
+		pthread_cond_signal(&smtp->slots[i].cond);
+	pthread_mutex_unlock(&smtp->lock);
 	for (i = 0; i < smtp->nslots; i++) {
 		struct smtp_slot *s = &smtp->slots[i];
 
-		if (s->easy != NULL) {
-			if (s->busy)
-				curl_multi_remove_handle(s->multi, s->easy);
+		if (s->started)
+			pthread_join(s->thread, NULL);
+		if (s->easy != NULL)
 			curl_easy_cleanup(s->easy);
-		}
-		if (s->multi != NULL)
-			curl_multi_cleanup(s->multi);
+		pthread_cond_destroy(&s->cond);
 		buf_free(&s->data);
 		buf_free(&s->rcpt);
 	}
 	free(smtp->slots);
 	free(smtp->wfd);
+	if (smtp->multi != NULL)
+		curl_multi_cleanup(smtp->multi);
+	if (smtp->pipe[0] != -1) {
+		close(smtp->pipe[0]);
+		close(smtp->pipe[1]);
+	}
+	pthread_mutex_destroy(&smtp->lock);
 	free(smtp);
 	curl_global_cleanup();
 }
@@ -295,8 +388,10 @@ smtp_start(struct smtp *smtp, struct smtp_slot *s, int fresh)
 		s->fresh_connect = fresh;
 	}
 	smtp_slot_reset(s);
-	if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK)
-		return -1;
+	pthread_mutex_lock(&smtp->lock);
+	s->go = 1;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&smtp->lock);
 	return 0;
 }
 
@@ -379,83 +474,40 @@ smtp_submit(struct smtp *smtp, uint64_t id, const char *mail_from,
 	return 0;
 }
 
-static void
-smtp_addfd(struct smtp *smtp, unsigned int *n, curl_socket_t fd, short ev)
-{
-	if (*n == smtp->nwfd) {
-		smtp->nwfd = smtp->nwfd == 0 ? 16 : smtp->nwfd * 2;
-		smtp->wfd = xreallocarray(smtp->wfd, smtp->nwfd,
-		    sizeof(*smtp->wfd));
-	}
-	smtp->wfd[*n].fd = fd;
-	smtp->wfd[*n].events = ev;
-	smtp->wfd[*n].revents = 0;
-	(*n)++;
-}
-
 /*
- * Wait in the first slot's curl_multi_poll (so smtp_wakeup works), with
- * the other slots' sockets and the caller's fds as extra fds.
+ * Wait in curl_multi_poll (so smtp_wakeup works) for the threads' pipe and
+ * the caller's fds.
  */
 int
 smtp_poll(struct smtp *smtp, int timeout_ms, struct curl_waitfd *extra,
     unsigned int nextra)
 {
-	fd_set		 r, w, x;
-	unsigned int	 n = 0, k;
-	long		 t;
-	int		 i, fd, maxfd;
-	short		 ev;
+	unsigned int	 k;
 
-	for (i = 1; i < smtp->nslots; i++) {
-		struct smtp_slot *s = &smtp->slots[i];
-
-		if (!s->busy)
-			continue;
-		FD_ZERO(&r);
-		FD_ZERO(&w);
-		FD_ZERO(&x);
-		maxfd = -1;
-		if (curl_multi_fdset(s->multi, &r, &w, &x, &maxfd) != CURLM_OK)
-			return -1;
-		for (fd = 0; fd <= maxfd; fd++) {
-			ev = 0;
-			if (FD_ISSET(fd, &r))
-				ev |= CURL_WAIT_POLLIN;
-			if (FD_ISSET(fd, &w))
-				ev |= CURL_WAIT_POLLOUT;
-			if (FD_ISSET(fd, &x))
-				ev |= CURL_WAIT_POLLPRI;
-			if (ev != 0)
-				smtp_addfd(smtp, &n, fd, ev);
-		}
-		/* No socket yet (resolving): come back soon. */
-		if (maxfd == -1 && timeout_ms > 10)
-			timeout_ms = 10;
-		if (curl_multi_timeout(s->multi, &t) == CURLM_OK && t >= 0 &&
-		    t < timeout_ms)
-			timeout_ms = (int)t;
+	if (nextra + 1 > smtp->nwfd) {
+		smtp->nwfd = nextra + 1;
+		smtp->wfd = xreallocarray(smtp->wfd, smtp->nwfd,
+		    sizeof(*smtp->wfd));
 	}
-	if (n == 0) {
-		if (curl_multi_poll(smtp->slots[0].multi, extra, nextra,
-		    timeout_ms, NULL) != CURLM_OK)
-			return -1;
-		return 0;
+	smtp->wfd[0].fd = smtp->pipe[0];
+	smtp->wfd[0].events = CURL_WAIT_POLLIN;
+	smtp->wfd[0].revents = 0;
+	for (k = 0; k < nextra; k++) {
+		smtp->wfd[k + 1] = extra[k];
+		smtp->wfd[k + 1].revents = 0;
 	}
-	for (k = 0; k < nextra; k++)
-		smtp_addfd(smtp, &n, extra[k].fd, extra[k].events);
-	if (curl_multi_poll(smtp->slots[0].multi, smtp->wfd, n, timeout_ms,
+	if (curl_multi_poll(smtp->multi, smtp->wfd, nextra + 1, timeout_ms,
 	    NULL) != CURLM_OK)
 		return -1;
 	for (k = 0; k < nextra; k++)
-		extra[k].revents = smtp->wfd[n - nextra + k].revents;
+		extra[k].revents = smtp->wfd[k + 1].revents;
 	return 0;
 }
 
 int
 smtp_wakeup(struct smtp *smtp)
 {
-	return curl_multi_wakeup(smtp->slots[0].multi) == CURLM_OK ? 0 : -1;
+	return curl_multi_wakeup(smtp->multi) == CURLM_OK ? 0 : -1;
 }
 
 /*
@@ -591,7 +643,6 @@ smtp_finish(struct smtp *smtp, struct smtp_slot *s, CURLcode cc,
 	int			 reused;
 
 	curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &nconn);
-	curl_multi_remove_handle(s->multi, s->easy);
 	reused = nconn == 0 && s->uses > 0 && !s->fresh_connect;
 	if (s->forbid_reuse)
 		s->uses = 0;
@@ -644,24 +695,24 @@ smtp_finish(struct smtp *smtp, struct smtp_slot *s, CURLcode cc,
 int
 smtp_perform(struct smtp *smtp, smtp_done_fn cb, void *cbarg)
 {
-	CURLMsg			*m;
 	struct smtp_slot	*s;
-	int			 i, running, left;
+	char			 drain[64];
+	int			 i, done;
+	CURLcode		 cc;
 
+	while (read(smtp->pipe[0], drain, sizeof(drain)) > 0)
+		continue;
 	for (i = 0; i < smtp->nslots; i++) {
 		s = &smtp->slots[i];
 		if (!s->busy)
 			continue;
-		if (curl_multi_perform(s->multi, &running) != CURLM_OK)
-			return -1;
-		if (running > 0)
-			continue;
-		while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
-			if (m->msg == CURLMSG_DONE) {
-				smtp_finish(smtp, s, m->data.result, cb, cbarg);
-				break;
-			}
-		}
+		pthread_mutex_lock(&smtp->lock);
+		done = s->finished;
+		s->finished = 0;
+		cc = s->cc;
+		pthread_mutex_unlock(&smtp->lock);
+		if (done)
+			smtp_finish(smtp, s, cc, cb, cbarg);
 	}
 	return smtp->busy;
 }
