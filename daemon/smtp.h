@@ -1,7 +1,11 @@
 /*
- * SMTP transport on libcurl's multi interface: N connections, each reused
- * for up to M messages, one recipient per transaction, and one outcome per
- * message classified in one place (smtp_classify).
+ * SMTP transport over libcurl: N connections, each reused for up to M
+ * messages, one recipient per transaction, and one outcome per message
+ * classified in one place (smtp_classify).  Each connection runs in a
+ * thread of its own, because libcurl 7.88 blocks in curl_multi_perform
+ * while it waits for the reply to the final dot (curl issue #8555); the
+ * caller's loop only calls smtp_poll (curl_multi_poll, with its own fds)
+ * and smtp_perform, which calls back with results in the caller's thread.
  */
 #ifndef HERALD_SMTP_H
 #define HERALD_SMTP_H
@@ -45,7 +49,10 @@ struct smtp_params {
 	long		 connect_timeout_ms;	/* 0: 30 s */
 	long		 response_timeout;	/* seconds per command; 0: 300 */
 	long		 low_speed_limit;	/* bytes/s; 0: 1 */
-	long		 low_speed_time;	/* seconds; 0: 60 */
+	long		 low_speed_time;	/* seconds; 0: 60.  libcurl also
+					   counts the wait after the dot: keep
+					   it >= response_timeout to give a
+					   slow server all of that */
 	int		 verbose;	/* libcurl's trace on stderr */
 };
 
@@ -76,9 +83,11 @@ struct smtp	*smtp_new(const struct smtp_params *, char **cause);
 void		 smtp_free(struct smtp *);
 
 /*
- * Start one message; the bytes are copied (into a buffer kept per
- * connection), so the caller may free them at once.  Returns -1 when all
- * N connections are busy, -2 when smtp_check refuses the message (logged).
+ * Queue one message; the bytes are copied (into buffers kept and reused),
+ * so the caller may free them at once.  Each connection takes two: the one
+ * it is sending and the next, so it never waits for the caller's loop.
+ * Returns -1 when all 2N places are taken, -2 when smtp_check refuses the
+ * message (logged).  Results come in order per connection.
  */
 int		 smtp_submit(struct smtp *, uint64_t id, const char *mail_from,
 		    const char *rcpt, const char *data, size_t len, void *arg);
@@ -89,8 +98,8 @@ int		 smtp_submit(struct smtp *, uint64_t id, const char *mail_from,
  */
 const char	*smtp_check(const char *mail_from, const char *rcpt,
 		    const char *data, size_t len);
-int		 smtp_idle_slots(struct smtp *);
-int		 smtp_busy(struct smtp *);
+int		 smtp_idle_slots(struct smtp *);	/* free places */
+int		 smtp_busy(struct smtp *);	/* messages not yet reported */
 
 /* curl_multi_poll with the caller's extra fds; -1 on error. */
 int		 smtp_poll(struct smtp *, int timeout_ms,
