@@ -78,6 +78,24 @@ typedef void (*smtp_done_fn)(const struct smtp_result *, void *);
 
 struct smtp;
 
+/*
+ * The caller's loop, in short:
+ *
+ *	smtp = smtp_new(&params, &cause);
+ *	for (;;) {
+ *		while (smtp_idle_slots(smtp) > 0 && (m = next_due()) != NULL)
+ *			smtp_submit(smtp, m->id, verp(m), m->rcpt, m->bytes,
+ *			    m->len, m);	(mark it "sending" first)
+ *		smtp_perform(smtp, done, ctx);	(done() commits each result)
+ *		smtp_poll(smtp, 1000, &selfpipe, 1);
+ *		(act on signals read from the self-pipe)
+ *	}
+ *	smtp_free(smtp);	(aborts what is in flight: those stay "sending")
+ *
+ * smtp_wakeup() may be called from another thread to end a smtp_poll.
+ * The caller should ignore SIGPIPE, as any network daemon does.
+ */
+
 /* NULL and an allocated *cause when libcurl cannot be set up. */
 struct smtp	*smtp_new(const struct smtp_params *, char **cause);
 void		 smtp_free(struct smtp *);
