@@ -89,6 +89,7 @@ struct smtp {
 	int		 pipe[2];	/* threads to the loop: a job is done */
 	pthread_mutex_t	 lock;
 	volatile int	 stopping;	/* smtp_free: abort transfers */
+	int		 wake_pending;	/* a byte is in the pipe */
 	struct smtp_slot *slots;
 	int		 nslots;
 	int		 busy;		/* jobs submitted, not yet reported */
@@ -698,10 +699,13 @@ smtp_thread(void *arg)
 		pthread_mutex_lock(&smtp->lock);
 		s->cur->state = JOB_DONE;
 		s->run ^= 1;
-		do
-			n = write(smtp->pipe[1], "", 1);
-		while (n == -1 && errno == EINTR);
-		/* EAGAIN: the pipe is full of wake-ups already. */
+		/* One wake-up until the loop has looked: fewer syscalls. */
+		if (!smtp->wake_pending) {
+			smtp->wake_pending = 1;
+			do
+				n = write(smtp->pipe[1], "", 1);
+			while (n == -1 && errno == EINTR);
+		}
 	}
 	pthread_mutex_unlock(&smtp->lock);
 	return NULL;
@@ -716,6 +720,9 @@ smtp_perform(struct smtp *smtp, smtp_done_fn cb, void *cbarg)
 	char			 drain[64];
 	int			 i, done;
 
+	pthread_mutex_lock(&smtp->lock);
+	smtp->wake_pending = 0;
+	pthread_mutex_unlock(&smtp->lock);
 	while (read(smtp->pipe[0], drain, sizeof(drain)) > 0)
 		continue;
 	for (i = 0; i < smtp->nslots; i++) {
