@@ -125,8 +125,9 @@ int		 smtp_poll(struct smtp *, int timeout_ms,
 int		 smtp_wakeup(struct smtp *);
 
 /*
- * Drive transfers; call cb once for each finished message.  Returns the
- * number of messages still in flight, or -1 on a multi error.
+ * Report finished messages: cb once for each, in the caller's thread, in
+ * order per connection (cb may call smtp_submit).  Returns the number of
+ * messages still in flight.
  */
 int		 smtp_perform(struct smtp *, smtp_done_fn cb, void *cbarg);
 
