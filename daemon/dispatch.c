@@ -183,6 +183,7 @@ dispatch_transport(const struct config *conf, const char *password,
 	p.response_timeout = conf->smtp.response_timeout;
 	p.low_speed_limit = conf->smtp.low_speed_limit;
 	p.low_speed_time = conf->smtp.low_speed_time;
+	p.gate_dot = 1;		/* duplicates after a crash <= connections */
 	return smtp_new(&p, cause);
 }
 
@@ -786,6 +787,10 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 	}
 	if (store_commit(d->st, &cause) != 0)
 		goto fail_rollback;
+	/* Recorded: the connections may finish their next messages. */
+	smtp_ack(d->smtp);
+	if (d->old_smtp != NULL)
+		smtp_ack(d->old_smtp);
 	for (i = 0; i < d->nresults; i++) {
 		d->result_jobs[i]->c->refs--;
 		dispatch_job_free(d->result_jobs[i]);

@@ -67,6 +67,9 @@ struct smtp_slot {
 	int		 put;		/* where smtp_submit puts the next */
 	int		 report;	/* the job smtp_perform reports next */
 	int		 inflight;	/* queued or done, not yet reported */
+	uint64_t	 finished;	/* jobs the thread completed */
+	uint64_t	 reported;	/* results smtp_perform handed over */
+	uint64_t	 acked;		/* results the caller has recorded */
 
 	/* The thread's own: the connection and the transaction. */
 	int		 uses;		/* messages on the current connection */
@@ -94,6 +97,7 @@ struct smtp {
 	int		 nslots;
 	int		 busy;		/* jobs submitted, not yet reported */
 	int		 per_connection;
+	int		 gate_dot;
 	struct curl_waitfd *wfd;	/* smtp_poll's array, reused */
 	unsigned int	 nwfd;
 };
@@ -112,6 +116,19 @@ smtp_read_cb(char *out, size_t size, size_t nitems, void *arg)
 	if (n > left)
 		n = left;
 	if (n == 0) {
+		/*
+		 * Returning 0 makes libcurl send the final dot.  With the gate
+		 * on, wait until this connection's earlier results are
+		 * recorded by the caller.
+		 */
+		if (s->smtp->gate_dot) {
+			pthread_mutex_lock(&s->smtp->lock);
+			while (s->acked < s->finished && !s->smtp->stopping)
+				pthread_cond_wait(&s->cond, &s->smtp->lock);
+			pthread_mutex_unlock(&s->smtp->lock);
+			if (s->smtp->stopping)
+				return CURL_READFUNC_ABORT;
+		}
 		s->data_done = 1;
 		return 0;
 	}
@@ -263,6 +280,7 @@ smtp_new(const struct smtp_params *p, char **cause)
 	smtp = xcalloc(1, sizeof(*smtp));
 	smtp->pipe[0] = smtp->pipe[1] = -1;
 	smtp->per_connection = p->per_connection;
+	smtp->gate_dot = p->gate_dot;
 	pthread_mutex_init(&smtp->lock, NULL);
 	if ((smtp->multi = curl_multi_init()) == NULL) {
 		*cause = xstrdup("curl_multi_init failed");
@@ -698,6 +716,7 @@ smtp_thread(void *arg)
 		smtp_send_job(s);
 		pthread_mutex_lock(&smtp->lock);
 		s->cur->state = JOB_DONE;
+		s->finished++;
 		s->run ^= 1;
 		/* One wake-up until the loop has looked: fewer syscalls. */
 		if (!smtp->wake_pending) {
@@ -709,6 +728,21 @@ smtp_thread(void *arg)
 	}
 	pthread_mutex_unlock(&smtp->lock);
 	return NULL;
+}
+
+void
+smtp_ack(struct smtp *smtp)
+{
+	int	i;
+
+	pthread_mutex_lock(&smtp->lock);
+	for (i = 0; i < smtp->nslots; i++) {
+		if (smtp->slots[i].acked != smtp->slots[i].reported) {
+			smtp->slots[i].acked = smtp->slots[i].reported;
+			pthread_cond_broadcast(&smtp->slots[i].cond);
+		}
+	}
+	pthread_mutex_unlock(&smtp->lock);
 }
 
 int
@@ -734,6 +768,7 @@ smtp_perform(struct smtp *smtp, smtp_done_fn cb, void *cbarg)
 			if (done) {
 				r = j->result;
 				j->state = JOB_FREE;
+				s->reported++;
 			}
 			pthread_mutex_unlock(&smtp->lock);
 			if (!done)

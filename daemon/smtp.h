@@ -54,6 +54,14 @@ struct smtp_params {
 					   it >= response_timeout to give a
 					   slow server all of that */
 	int		 verbose;	/* libcurl's trace on stderr */
+	/*
+	 * Hold back the final dot of a connection's next message until the
+	 * caller has acknowledged (smtp_ack) every result of that
+	 * connection reported so far: then at most one message per
+	 * connection is delivered without its result being recorded, which
+	 * bounds the duplicates after a crash by the number of connections.
+	 */
+	int		 gate_dot;
 };
 
 #define SMTP_REPLY_MAX 256
@@ -130,6 +138,8 @@ int		 smtp_wakeup(struct smtp *);
  * messages still in flight.
  */
 int		 smtp_perform(struct smtp *, smtp_done_fn cb, void *cbarg);
+/* Every result reported by smtp_perform so far is recorded (gate_dot). */
+void		 smtp_ack(struct smtp *);
 
 /* The one place where a transaction becomes an outcome. */
 enum smtp_outcome smtp_classify(CURLcode, long code, enum smtp_stage,
