@@ -270,6 +270,22 @@ test_migrate_v1_data(void **state)
 	    1);
 	assert_int_equal(raw_count(path, "SELECT count(*) FROM attempt_log"),
 	    0);
+	/*
+	 * Version 3: no CHECK of three or more states is written as IN any
+	 * more (SQLite builds a temporary b-tree for it on every write),
+	 * and every table still refuses a made-up state.
+	 */
+	assert_int_equal(raw_count(path, "SELECT count(*) FROM sqlite_master"
+	    " WHERE sql LIKE '%state IN%'"), 0);
+	assert_int_equal(raw_count(path, "PRAGMA quick_check = 1"), 0);
+	assert_int_not_equal(raw_exec(path, "UPDATE subscribers SET"
+	    " state = 'gone'"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(path, "UPDATE subscriptions SET"
+	    " state = 'maybe'"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(path, "UPDATE issues SET"
+	    " state = 'lost'"), SQLITE_OK);
+	assert_int_equal(raw_exec(path, "UPDATE subscriptions SET"
+	    " state = 'unsubscribed'"), SQLITE_OK);
 	free(path);
 }
 
