@@ -23,9 +23,6 @@
 #include "text.h"
 #include "xmalloc.h"
 
-#define COMMON_OPTS \
-	{ "help", no_argument, NULL, 'h' }, \
-	{ "json", no_argument, NULL, 'J' }
 
 /* The sample recipient of validate and of render without --to. */
 #define CTL_SAMPLE_EMAIL	"reader@example.org"
