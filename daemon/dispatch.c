@@ -636,8 +636,12 @@ dispatch_done(const struct smtp_result *res, void *arg)
 			next = now + backoff;
 			c->n_deferred++;
 		}
-		if (res->backoff) {
-			/* The relay itself is in trouble: wait for it. */
+		/*
+		 * The relay itself is in trouble: wait for it.  Messages
+		 * that fail together (every connection and the prefetched
+		 * ones) are one outage: double only once a wait is over.
+		 */
+		if (res->backoff && dispatch_now_ms() >= d->relay_until_ms) {
 			d->relay_backoff = d->relay_backoff ?
 			    d->relay_backoff * 2 : DISPATCH_RELAY_BACKOFF;
 			if (d->relay_backoff > DISPATCH_RELAY_MAXOFF)
