@@ -189,3 +189,8 @@ stop_server() {
 	kill "$spid" 2>/dev/null
 	wait "$spid" 2>/dev/null
 }
+
+# issue_field ID KEY: one field of heraldctl --json status.
+issue_field() {
+	ctl --json status "$1" | $PY -c "import json,sys; v = json.load(sys.stdin)['$2']; print('' if v is None else v)"
+}
