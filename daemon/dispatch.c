@@ -663,8 +663,8 @@ dispatch_done(const struct smtp_result *res, void *arg)
 			char	*note, *cause = NULL;
 
 			xasprintf(&note, "paused after %d policy refusals in "
-			    "a row (5.7.x); last: %ld %s", c->policy_run,
-			    res->code, res->reply);
+			    "a row (5.7.x); last: %s", c->policy_run,
+			    res->reply);
 			log_warnx("issue=%lld %s", (long long)c->id, note);
 			if (store_issue_transition(d->st, c->id, "sending",
 			    "paused", note, "heraldd", &cause) != 0) {
