@@ -29,7 +29,7 @@ $2
 CONF
 }
 
-ctl() { "$HERALDCTL_BIN" -c "$T/herald.conf" "$@"; }
+ctl() { "$HERALDCTL_BIN" -c "${CTLCONF:-$T/herald.conf}" "$@"; }
 
 # make_list N: the spotlight list with N subscribers (every third km).
 make_list() {
@@ -64,13 +64,12 @@ issue_state() { ctl --json status "$1" | $PY -c 'import json,sys; print(json.loa
 issue_count() { ctl --json status "$1" | $PY -c "import json,sys; print(json.load(sys.stdin)['deliveries']['$2'])"; }
 wait_state() {
 	i=0
-	while s=$(issue_state "$1") && [ "$s" != "$2" ]; do
-		[ -z "$s" ] && return 1
+	while :; do
+		[ "$(issue_state "$1")" = "$2" ] && return 0
 		i=$((i + 1))
 		[ $i -ge $(($3 * 10)) ] && return 1
 		sleep 0.1
 	done
-	return 0
 }
 
 fail() { echo "FAIL: $*"; FAILS=1; }
@@ -141,14 +140,21 @@ wait_log() {
 # mail_count DIR: messages captured in DIR/mail.
 mail_count() { ls "$1/mail" 2>/dev/null | grep -c '\.eml$'; }
 
-# per_rcpt DIR...: "COUNT EMAIL" for every recipient captured in those
-# servers' mail folders.
+# per_rcpt [-i ID] DIR...: "COUNT EMAIL" for every recipient captured in
+# those servers' mail folders (of issue ID only, by its Message-ID).
 per_rcpt() {
-	$PY - "$@" <<'PY'
-import glob, json, sys
+	issue=
+	[ "$1" = -i ] && { issue=$2; shift 2; }
+	$PY - "$issue" "$@" <<'PY'
+import glob, json, re, sys
 seen = {}
-for d in sys.argv[1:]:
+for d in sys.argv[2:]:
     for f in glob.glob(d + "/mail/*.json"):
+        if sys.argv[1]:
+            head = open(f[:-5] + ".eml", "rb").read().split(b"\r\n\r\n")[0]
+            m = re.search(rb"(?im)^Message-ID:\s*<herald\.(\d+)\.", head)
+            if not m or m.group(1).decode() != sys.argv[1]:
+                continue
         for r in json.load(open(f))["rcpt_tos"]:
             seen[r] = seen.get(r, 0) + 1
 for r in sorted(seen):
