@@ -34,6 +34,7 @@ struct campaign;
 struct dispatch;
 
 static int	dispatch_exchange(struct dispatch *, int64_t);
+static void	dispatch_done(const struct smtp_result *, void *);
 
 /* A claimed message: waiting for a connection, or in flight. */
 struct job {
@@ -310,9 +311,22 @@ dispatch_reload(struct dispatch *d, const struct config *conf, char **cause)
 		return -1;
 	}
 	/* The old transport finishes what it has in flight, then goes. */
-	if (d->old_smtp != NULL) {
+	if (d->old_smtp != NULL && smtp_busy(d->smtp) == 0) {
 		/* A second reload while draining: keep draining the first. */
 		smtp_free(d->smtp);
+	} else if (d->old_smtp != NULL) {
+		/*
+		 * Both carry messages: freeing one would lose their results
+		 * (and their campaign would wait for them for ever), so
+		 * finish the older first; the newer one drains next.
+		 */
+		while (smtp_busy(d->old_smtp) > 0) {
+			smtp_poll(d->old_smtp, 100, NULL, 0);
+			if (smtp_perform(d->old_smtp, dispatch_done, d) < 0)
+				break;
+		}
+		smtp_free(d->old_smtp);
+		d->old_smtp = d->smtp;
 	} else
 		d->old_smtp = d->smtp;
 	d->smtp = s;
@@ -558,6 +572,8 @@ dispatch_tick(struct dispatch *d, int64_t now_ms)
 			/* Stopped and back before its last job ended. */
 			if (!c->stale)
 				c->active = 1;
+			else	/* reload it at a tick after its last job */
+				d->data_version = -1;
 		} else if (c == NULL)
 			c = dispatch_load(d, ids[i]);
 		if (c != NULL) {
