@@ -814,7 +814,8 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 	d->nresults = 0;
 	return 0;
 fail_rollback:
-	log_warnx("recording results: %s", cause);
+	log_warnx("recording results: %s; %zu result%s kept, trying again",
+	    cause, d->nresults, d->nresults == 1 ? "" : "s");
 	free(cause);
 	rv = -1;
 rollback:
@@ -831,7 +832,8 @@ rollback:
 	d->nready = 0;
 	return rv;
 fail:
-	log_warnx("database: %s", cause);
+	log_warnx("database: %s; %zu result%s kept, trying again", cause,
+	    d->nresults, d->nresults == 1 ? "" : "s");
 	free(cause);
 	return -1;
 }
