@@ -224,7 +224,8 @@ dispatch_free_secrets(unsigned char *key, size_t keylen, char *password)
 static int
 dispatch_seed_limits(struct dispatch *d, char **cause)
 {
-	int64_t	*secs = NULL, *counts = NULL, now = time(NULL), k;
+	int64_t	*secs = NULL, *counts = NULL, now = time(NULL), k, at;
+	int64_t	 now_ms = dispatch_now_ms();
 	size_t	 n = 0, i;
 
 	limit_init(&d->limits, d->conf->smtp.rate_per_second,
@@ -233,9 +234,18 @@ dispatch_seed_limits(struct dispatch *d, char **cause)
 	if (store_attempt_log(d->st, now - 86400, &secs, &counts, &n,
 	    cause) != 0)
 		return -1;
-	for (i = 0; i < n; i++)
+	/*
+	 * The log has whole seconds: count each attempt at the end of its
+	 * second (never after now), or one made at 10.9 s would leave the
+	 * window at 11 s and let a restart send twice the limit.
+	 */
+	for (i = 0; i < n; i++) {
+		at = (secs[i] + 1) * 1000 - 1;
+		if (at > now_ms)
+			at = now_ms;
 		for (k = 0; k < counts[i]; k++)
-			limit_record(&d->limits, secs[i] * 1000);
+			limit_record(&d->limits, at);
+	}
 	free(secs);
 	free(counts);
 	return 0;
