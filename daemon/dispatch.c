@@ -34,6 +34,7 @@ struct campaign;
 struct dispatch;
 
 static int	dispatch_exchange(struct dispatch *, int64_t);
+static void	dispatch_done(const struct smtp_result *, void *);
 
 /* A claimed message: waiting for a connection, or in flight. */
 struct job {
@@ -224,7 +225,8 @@ dispatch_free_secrets(unsigned char *key, size_t keylen, char *password)
 static int
 dispatch_seed_limits(struct dispatch *d, char **cause)
 {
-	int64_t	*secs = NULL, *counts = NULL, now = time(NULL), k;
+	int64_t	*secs = NULL, *counts = NULL, now = time(NULL), k, at;
+	int64_t	 now_ms = dispatch_now_ms();
 	size_t	 n = 0, i;
 
 	limit_init(&d->limits, d->conf->smtp.rate_per_second,
@@ -233,9 +235,18 @@ dispatch_seed_limits(struct dispatch *d, char **cause)
 	if (store_attempt_log(d->st, now - 86400, &secs, &counts, &n,
 	    cause) != 0)
 		return -1;
-	for (i = 0; i < n; i++)
+	/*
+	 * The log has whole seconds: count each attempt at the end of its
+	 * second (never after now), or one made at 10.9 s would leave the
+	 * window at 11 s and let a restart send twice the limit.
+	 */
+	for (i = 0; i < n; i++) {
+		at = (secs[i] + 1) * 1000 - 1;
+		if (at > now_ms)
+			at = now_ms;
 		for (k = 0; k < counts[i]; k++)
-			limit_record(&d->limits, secs[i] * 1000);
+			limit_record(&d->limits, at);
+	}
 	free(secs);
 	free(counts);
 	return 0;
@@ -311,9 +322,22 @@ dispatch_reload(struct dispatch *d, const struct config *conf, char **cause)
 		return -1;
 	}
 	/* The old transport finishes what it has in flight, then goes. */
-	if (d->old_smtp != NULL) {
+	if (d->old_smtp != NULL && smtp_busy(d->smtp) == 0) {
 		/* A second reload while draining: keep draining the first. */
 		smtp_free(d->smtp);
+	} else if (d->old_smtp != NULL) {
+		/*
+		 * Both carry messages: freeing one would lose their results
+		 * (and their campaign would wait for them for ever), so
+		 * finish the older first; the newer one drains next.
+		 */
+		while (smtp_busy(d->old_smtp) > 0) {
+			smtp_poll(d->old_smtp, 100, NULL, 0);
+			if (smtp_perform(d->old_smtp, dispatch_done, d) < 0)
+				break;
+		}
+		smtp_free(d->old_smtp);
+		d->old_smtp = d->smtp;
 	} else
 		d->old_smtp = d->smtp;
 	d->smtp = s;
@@ -559,6 +583,8 @@ dispatch_tick(struct dispatch *d, int64_t now_ms)
 			/* Stopped and back before its last job ended. */
 			if (!c->stale)
 				c->active = 1;
+			else	/* reload it at a tick after its last job */
+				d->data_version = -1;
 		} else if (c == NULL)
 			c = dispatch_load(d, ids[i]);
 		if (c != NULL) {
@@ -637,8 +663,12 @@ dispatch_done(const struct smtp_result *res, void *arg)
 			next = now + backoff;
 			c->n_deferred++;
 		}
-		if (res->backoff) {
-			/* The relay itself is in trouble: wait for it. */
+		/*
+		 * The relay itself is in trouble: wait for it.  Messages
+		 * that fail together (every connection and the prefetched
+		 * ones) are one outage: double only once a wait is over.
+		 */
+		if (res->backoff && dispatch_now_ms() >= d->relay_until_ms) {
 			d->relay_backoff = d->relay_backoff ?
 			    d->relay_backoff * 2 : DISPATCH_RELAY_BACKOFF;
 			if (d->relay_backoff > DISPATCH_RELAY_MAXOFF)
@@ -660,8 +690,8 @@ dispatch_done(const struct smtp_result *res, void *arg)
 			char	*note, *cause = NULL;
 
 			xasprintf(&note, "paused after %d policy refusals in "
-			    "a row (5.7.x); last: %ld %s", c->policy_run,
-			    res->code, res->reply);
+			    "a row (5.7.x); last: %s", c->policy_run,
+			    res->reply);
 			log_warnx("issue=%lld %s", (long long)c->id, note);
 			if (store_issue_transition(d->st, c->id, "sending",
 			    "paused", note, "heraldd", &cause) != 0) {
@@ -799,7 +829,8 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 	d->nresults = 0;
 	return 0;
 fail_rollback:
-	log_warnx("recording results: %s", cause);
+	log_warnx("recording results: %s; %zu result%s kept, trying again",
+	    cause, d->nresults, d->nresults == 1 ? "" : "s");
 	free(cause);
 	rv = -1;
 rollback:
@@ -816,7 +847,8 @@ rollback:
 	d->nready = 0;
 	return rv;
 fail:
-	log_warnx("database: %s", cause);
+	log_warnx("database: %s; %zu result%s kept, trying again", cause,
+	    d->nresults, d->nresults == 1 ? "" : "s");
 	free(cause);
 	return -1;
 }

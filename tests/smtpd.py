@@ -19,6 +19,8 @@ can change behaviour while the server runs:
   dot        "554 5.7.1 policy"    reply this after the final dot
   dot_times  1                     ... only for the first K messages
   drop       "data" | "dot"        close without a reply at DATA, or after the dot
+             "stored"              store the message, then close with no reply
+  drop_times 1                     ... only for the first K drops
   delay      1.5                   seconds before each reply
   dot_delay  5                     seconds before the reply to the dot only
 """
@@ -39,7 +41,8 @@ import time
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 FAULT_KEYS = ("connect", "mail", "mail_reused", "rcpt", "rcpt_match",
-              "rcpt_times", "dot", "dot_times", "drop", "delay", "dot_delay")
+              "rcpt_times", "dot", "dot_times", "drop", "drop_times", "delay",
+              "dot_delay")
 
 
 class State:
@@ -49,6 +52,7 @@ class State:
         self.messages = 0
         self.rcpt_faults = 0
         self.dot_faults = 0
+        self.drops = 0
         self.last = None
         self.base = {k: getattr(args, k) for k in FAULT_KEYS
                      if getattr(args, k) is not None}
@@ -74,6 +78,7 @@ class State:
             self.last = f
             self.rcpt_faults = 0
             self.dot_faults = 0
+            self.drops = 0
         return f
 
     def save_stats(self):
@@ -131,7 +136,12 @@ class Handler:
         f = server.faults
         if f.get("dot_delay"):
             await asyncio.sleep(float(f["dot_delay"]))
-        if f.get("drop") == "dot":
+        if f.get("drop") in ("dot", "stored") and \
+                (f.get("drop_times") is None or
+                 self.state.drops < int(f["drop_times"])):
+            self.state.drops += 1
+            if f["drop"] == "stored":
+                self._store(server, session, envelope)
             server.transport.close()
             return "250 never seen"
         if f.get("dot"):
@@ -139,6 +149,10 @@ class Handler:
             if times is None or self.state.dot_faults < int(times):
                 self.state.dot_faults += 1
                 return f["dot"]
+        n = self._store(server, session, envelope)
+        return f"250 2.0.0 OK queued as {n:06d}"
+
+    def _store(self, server, session, envelope):
         st = self.state
         st.messages += 1
         n = st.messages
@@ -157,7 +171,7 @@ class Handler:
             json.dump(meta, fp)
         os.replace(base + ".json.tmp", base + ".json")
         st.save_stats()
-        return f"250 2.0.0 OK queued as {n:06d}"
+        return n
 
 
 class FaultSMTP(SMTP):
@@ -230,7 +244,7 @@ def main():
     ap.add_argument("--auth", metavar="USER:PASS",
                     help="require AUTH PLAIN/LOGIN with these credentials")
     for k in FAULT_KEYS:
-        if k in ("rcpt_times", "dot_times"):
+        if k in ("rcpt_times", "dot_times", "drop_times"):
             ap.add_argument("--" + k.replace("_", "-"), dest=k, type=int)
         elif k in ("delay", "dot_delay"):
             ap.add_argument("--" + k.replace("_", "-"), dest=k, type=float)
