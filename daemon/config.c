@@ -76,6 +76,7 @@ static const struct cenum tls_values[] = {
 	{ "none", CONFIG_TLS_NONE },
 	{ "starttls", CONFIG_TLS_STARTTLS },
 	{ "implicit", CONFIG_TLS_IMPLICIT },
+	{ "opportunistic", CONFIG_TLS_OPPORTUNISTIC },
 	{ NULL, 0 },
 };
 
@@ -1017,10 +1018,12 @@ config_finish(struct cload *cl)
 		    "smtp.username", "smtp.username and smtp.password_file go "
 		    "together: set both or neither");
 	else if (conf->smtp.username != NULL &&
-	    conf->smtp.tls == CONFIG_TLS_NONE && !host_is_loopback(host))
-		error_at(cl, "smtp.tls", "smtp.tls = \"none\" would send the "
+	    (conf->smtp.tls == CONFIG_TLS_NONE ||
+	    conf->smtp.tls == CONFIG_TLS_OPPORTUNISTIC) &&
+	    !host_is_loopback(host))
+		error_at(cl, "smtp.tls", "smtp.tls = \"%s\" could send the "
 		    "SMTP password in clear text to %s: use \"starttls\" or "
-		    "an smtps:// url", host);
+		    "an smtps:// url", config_tls_name(conf->smtp.tls), host);
 	free(host);
 
 	if (conf->delivery.backoff_initial > conf->delivery.backoff_max)

@@ -16,6 +16,7 @@ enum config_tls {
 	CONFIG_TLS_NONE,	/* plain text */
 	CONFIG_TLS_STARTTLS,	/* STARTTLS required (CURLUSESSL_ALL) */
 	CONFIG_TLS_IMPLICIT,	/* TLS from the first byte (smtps://) */
+	CONFIG_TLS_OPPORTUNISTIC, /* STARTTLS when offered (CURLUSESSL_TRY) */
 };
 
 /*

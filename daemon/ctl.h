@@ -16,6 +16,11 @@
 struct store;
 struct ctl;
 
+/* The options every command takes, for its getopt_long table. */
+#define COMMON_OPTS \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "json", no_argument, NULL, 'J' }
+
 struct ctl_cmd {
 	const char	*group;		/* "list", "sub", or NULL */
 	const char	*name;

@@ -17,9 +17,6 @@
 #include "subcsv.h"
 #include "xmalloc.h"
 
-#define COMMON_OPTS \
-	{ "help", no_argument, NULL, 'h' }, \
-	{ "json", no_argument, NULL, 'J' }
 
 int
 ctl_import(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,

@@ -17,9 +17,6 @@
 #include "store.h"
 #include "xmalloc.h"
 
-#define COMMON_OPTS \
-	{ "help", no_argument, NULL, 'h' }, \
-	{ "json", no_argument, NULL, 'J' }
 
 /* "now" or an RFC 3339 time with a zone. */
 static int
@@ -194,6 +191,31 @@ ctl_issue_id(const char *s, int64_t *id)
 	return 0;
 }
 
+/*
+ * The arguments of a command that takes one issue number and the common
+ * options: -1 with *id set and the database open, or an exit code to
+ * stop with (0 after --help).
+ */
+static int
+ctl_issue_args(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
+    char **argv, int64_t *id)
+{
+	static const struct option opts[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
+	int	ch, rc;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+		if ((rc = ctl_opt_common(ctl, cmd, ch)) != -1)
+			return rc;
+	argc -= optind;
+	argv += optind;
+	if ((rc = ctl_bad_operands(cmd, argc, 1, 1)) != 0 ||
+	    (rc = ctl_issue_id(argv[0], id)) != 0 ||
+	    (rc = ctl_open(ctl)) != 0)
+		return rc;
+	return -1;
+}
+
 static void
 ctl_issue_json(struct json *j, const struct store_issue *si, int64_t now)
 {
@@ -299,23 +321,14 @@ ctl_issues(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
 int
 ctl_status(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
 	struct store_issue	*si;
 	struct buf		 b = BUF_INIT;
 	struct json		 j;
 	char			*cause = NULL, tm[32];
 	int64_t			 id, open, now = time(NULL);
-	int			 ch, rc;
+	int			 rc;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-		if ((rc = ctl_opt_common(ctl, cmd, ch)) != -1)
-			return rc;
-	argc -= optind;
-	argv += optind;
-	if ((rc = ctl_bad_operands(cmd, argc, 1, 1)) != 0 ||
-	    (rc = ctl_issue_id(argv[0], &id)) != 0 ||
-	    (rc = ctl_open(ctl)) != 0)
+	if ((rc = ctl_issue_args(ctl, cmd, argc, argv, &id)) != -1)
 		return rc;
 	if ((si = store_issue_get(ctl->st, id, &cause)) == NULL)
 		return ctl_store_fail(ctl, cause);
@@ -360,22 +373,13 @@ int
 ctl_issue_state(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
     char **argv)
 {
-	static const struct option opts[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
 	struct store_issue	*si;
 	const char		*from, *to;
 	char			*cause = NULL;
 	int64_t			 id;
-	int			 ch, rc;
+	int			 rc;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-		if ((rc = ctl_opt_common(ctl, cmd, ch)) != -1)
-			return rc;
-	argc -= optind;
-	argv += optind;
-	if ((rc = ctl_bad_operands(cmd, argc, 1, 1)) != 0 ||
-	    (rc = ctl_issue_id(argv[0], &id)) != 0 ||
-	    (rc = ctl_open(ctl)) != 0)
+	if ((rc = ctl_issue_args(ctl, cmd, argc, argv, &id)) != -1)
 		return rc;
 	if (strcmp(cmd->name, "cancel") == 0) {
 		from = "queued,sending,paused";
@@ -405,20 +409,11 @@ ctl_issue_state(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
 int
 ctl_retry(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
 	char	*cause = NULL;
 	int64_t	 id, n;
-	int	 ch, rc;
+	int	 rc;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-		if ((rc = ctl_opt_common(ctl, cmd, ch)) != -1)
-			return rc;
-	argc -= optind;
-	argv += optind;
-	if ((rc = ctl_bad_operands(cmd, argc, 1, 1)) != 0 ||
-	    (rc = ctl_issue_id(argv[0], &id)) != 0 ||
-	    (rc = ctl_open(ctl)) != 0)
+	if ((rc = ctl_issue_args(ctl, cmd, argc, argv, &id)) != -1)
 		return rc;
 	if (store_issue_retry(ctl->st, id, time(NULL), &n, &cause) != 0)
 		return ctl_store_fail(ctl, cause);

@@ -14,9 +14,6 @@
 #include "text.h"
 #include "xmalloc.h"
 
-#define COMMON_OPTS \
-	{ "help", no_argument, NULL, 'h' }, \
-	{ "json", no_argument, NULL, 'J' }
 
 /* Refuse a value with CR, LF or other controls: it may reach a header. */
 static int

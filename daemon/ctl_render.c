@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "config.h"
 #include "ctl.h"
+#include "dispatch.h"
 #include "errlist.h"
 #include "issue.h"
 #include "json.h"
@@ -23,9 +24,6 @@
 #include "text.h"
 #include "xmalloc.h"
 
-#define COMMON_OPTS \
-	{ "help", no_argument, NULL, 'h' }, \
-	{ "json", no_argument, NULL, 'J' }
 
 /* The sample recipient of validate and of render without --to. */
 #define CTL_SAMPLE_EMAIL	"reader@example.org"
@@ -530,18 +528,8 @@ ctl_send_test(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
 		r = EX_CONFIG;
 		goto done;
 	}
-	memset(&p, 0, sizeof(p));
-	p.url = job.conf->smtp.url;
-	p.starttls = job.conf->smtp.tls == CONFIG_TLS_STARTTLS ?
-	    SMTP_STARTTLS_REQUIRE : SMTP_STARTTLS_NONE;
-	p.username = job.conf->smtp.username;
-	p.password = password;
-	p.cafile = job.conf->smtp.ca_file;
+	dispatch_smtp_params(job.conf, password, &p);
 	p.connections = 1;
-	p.connect_timeout_ms = (long)job.conf->smtp.connect_timeout * 1000;
-	p.response_timeout = job.conf->smtp.response_timeout;
-	p.low_speed_limit = job.conf->smtp.low_speed_limit;
-	p.low_speed_time = job.conf->smtp.low_speed_time;
 	if ((smtp = smtp_new(&p, &cause)) == NULL) {
 		ctl_warnx("%s", cause);
 		r = EX_SOFTWARE;

@@ -15,9 +15,6 @@
 #include "text.h"
 #include "xmalloc.h"
 
-#define COMMON_OPTS \
-	{ "help", no_argument, NULL, 'h' }, \
-	{ "json", no_argument, NULL, 'J' }
 
 /* Parse KEY=VALUE into a (borrowed) attribute; -1 after a message. */
 static int

@@ -158,6 +158,36 @@ dispatch_find(struct dispatch *d, int64_t id)
 	return NULL;
 }
 
+/* The transport's parameters from the configuration (and password). */
+void
+dispatch_smtp_params(const struct config *conf, const char *password,
+    struct smtp_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->url = conf->smtp.url;
+	switch (conf->smtp.tls) {
+	case CONFIG_TLS_STARTTLS:
+		p->starttls = SMTP_STARTTLS_REQUIRE;
+		break;
+	case CONFIG_TLS_OPPORTUNISTIC:
+		p->starttls = SMTP_STARTTLS_TRY;
+		break;
+	default:
+		/* none, or implicit TLS, which the smtps:// url says. */
+		p->starttls = SMTP_STARTTLS_NONE;
+		break;
+	}
+	p->username = conf->smtp.username;
+	p->password = password;
+	p->cafile = conf->smtp.ca_file;
+	p->connections = conf->smtp.connections;
+	p->per_connection = conf->smtp.messages_per_connection;
+	p->connect_timeout_ms = (long)conf->smtp.connect_timeout * 1000;
+	p->response_timeout = conf->smtp.response_timeout;
+	p->low_speed_limit = conf->smtp.low_speed_limit;
+	p->low_speed_time = conf->smtp.low_speed_time;
+}
+
 /* Build a transport from the configuration. */
 static struct smtp *
 dispatch_transport(const struct config *conf, const char *password,
@@ -165,25 +195,8 @@ dispatch_transport(const struct config *conf, const char *password,
 {
 	struct smtp_params	p;
 
-	memset(&p, 0, sizeof(p));
-	p.url = conf->smtp.url;
-	switch (conf->smtp.tls) {
-	case CONFIG_TLS_STARTTLS:
-		p.starttls = SMTP_STARTTLS_REQUIRE;
-		break;
-	default:
-		p.starttls = SMTP_STARTTLS_NONE;
-		break;
-	}
-	p.username = conf->smtp.username;
-	p.password = password;
-	p.cafile = conf->smtp.ca_file;
-	p.connections = conf->smtp.connections;
-	p.per_connection = conf->smtp.messages_per_connection;
-	p.connect_timeout_ms = (long)conf->smtp.connect_timeout * 1000;
-	p.response_timeout = conf->smtp.response_timeout;
-	p.low_speed_limit = conf->smtp.low_speed_limit;
-	p.low_speed_time = conf->smtp.low_speed_time;
+	dispatch_smtp_params(conf, password, &p);
+	p.gate_dot = 1;		/* duplicates after a crash <= connections */
 	return smtp_new(&p, cause);
 }
 
@@ -334,6 +347,8 @@ dispatch_reload(struct dispatch *d, const struct config *conf, char **cause)
 			smtp_poll(d->old_smtp, 100, NULL, 0);
 			if (smtp_perform(d->old_smtp, dispatch_done, d) < 0)
 				break;
+			/* Record them: the gated dots wait for it. */
+			dispatch_exchange(d, dispatch_now_ms());
 		}
 		smtp_free(d->old_smtp);
 		d->old_smtp = d->smtp;
@@ -816,6 +831,10 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 	}
 	if (store_commit(d->st, &cause) != 0)
 		goto fail_rollback;
+	/* Recorded: the connections may finish their next messages. */
+	smtp_ack(d->smtp);
+	if (d->old_smtp != NULL)
+		smtp_ack(d->old_smtp);
 	for (i = 0; i < d->nresults; i++) {
 		d->result_jobs[i]->c->refs--;
 		dispatch_job_free(d->result_jobs[i]);

@@ -9,8 +9,13 @@
 #include <stdint.h>
 
 struct config;
+struct smtp_params;
 struct store;
 struct dispatch;
+
+/* The SMTP transport's parameters from a configuration and password. */
+void		 dispatch_smtp_params(const struct config *, const char *password,
+		    struct smtp_params *);
 
 /*
  * Set up with conf (borrowed until dispatch_reload replaces it) and an

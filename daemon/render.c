@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "issue.h"
 #include "markdown.h"
@@ -490,6 +491,8 @@ render_message(struct render_issue *r, const struct render_rcpt *rc,
 	struct value			*ctx;
 	char				*tok, *msgid = NULL, *unsub = NULL;
 	char				*mailto = NULL, *subject = NULL, *addr;
+	char				*to_ascii = NULL;
+	const char			*why;
 	int				 rv = -1;
 
 	*cause = NULL;
@@ -499,6 +502,11 @@ render_message(struct render_issue *r, const struct render_rcpt *rc,
 
 	msgid = mime_message_id(r->issue_id, rc->id, r->domain, r->key,
 	    r->keylen);
+	/* Without SMTPUTF8 a header holds the domain in ASCII (A-labels). */
+	if (addr_to_ascii(rc->email, &to_ascii, &why) != 0) {
+		xasprintf(cause, "%s: %s", rc->email, why);
+		goto done;
+	}
 	xasprintf(&unsub, "%s/u/%s", r->base_url, tok);
 	addr = token_verp_address(tok, "unsubscribe", r->bounce_domain);
 	xasprintf(&mailto, "mailto:%s?subject=unsubscribe", addr);
@@ -511,7 +519,7 @@ render_message(struct render_issue *r, const struct render_rcpt *rc,
 	m.from_name = r->from_name;
 	m.from_addr = r->from_address;
 	m.to_name = rc->name;
-	m.to_addr = rc->email;
+	m.to_addr = to_ascii;
 	m.reply_to_addr = r->reply_to;
 	m.subject = subject != NULL ? subject : rl->il->subject;
 	m.date = now;
@@ -538,6 +546,7 @@ done:
 	free(unsub);
 	free(mailto);
 	free(subject);
+	free(to_ascii);
 	return rv;
 }
 

@@ -1,12 +1,15 @@
-/* SMTP transport: message bytes to SMTP servers over libcurl's multi interface. */
+/* SMTP transport: message bytes out over libcurl, a thread per connection. */
 #include "autoconf.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -16,35 +19,65 @@
 #include "xmalloc.h"
 
 /*
- * One slot is one easy handle in a multi handle of its own.  libcurl keeps
- * its connection cache per multi handle: with one multi for all, an idle
- * connection goes to whichever handle starts next, so connections swap
- * between handles and one can carry 2M messages (measured).  With a multi
- * per slot, a slot owns exactly one connection, counting messages per slot
- * is counting them per connection, and "reused" is known for sure.
+ * One slot is one easy handle, one connection and one thread.
  *
- * Every option that does not change per message is set once in
- * smtp_slot_init; a message only changes MAIL FROM, the recipient (our own
- * list node, pointing into a reused buffer) and the body (copied into a
- * reused buffer).
+ * Why threads: libcurl 7.88 reads the reply to the final dot inside
+ * smtp_done() with a blocking state machine (curl issue #8555, a known
+ * issue in its TODO), and the reply to QUIT likewise: curl_multi_perform()
+ * then blocks the whole loop, every connection with it, for as long as the
+ * server takes to answer the dot (RFC 5321 allows 10 minutes).  Measured:
+ * 8 messages over 4 connections to a server answering the dot after 2 s
+ * took 16 s on the multi interface, 4 s with a thread per connection.
+ *
+ * The caller's loop sees none of it: it waits in curl_multi_poll (on a
+ * multi handle kept for that and for curl_multi_wakeup) with a pipe the
+ * threads write to, and smtp_perform hands it the results.  An easy handle
+ * keeps its own connection, so a slot owns exactly one and its message
+ * count is the connection's.
+ *
+ * Each slot takes two jobs: the one being sent and the next, so its thread
+ * goes on to the next message without a round trip through the caller's
+ * loop.  Jobs run and are reported in order.  The thread alone touches the
+ * easy handle (every option that does not change per message is set once
+ * in smtp_slot_init); the main thread fills a free job and reads a done
+ * one, with the mutex as the hand-over.
  */
+struct smtp;
+
+enum smtp_job_state { JOB_FREE, JOB_QUEUED, JOB_DONE };
+
+struct smtp_job {
+	enum smtp_job_state state;
+	uint64_t	 id;
+	void		*arg;
+	struct buf	 from;
+	struct buf	 rcpt;
+	struct buf	 data;		/* the message bytes, buffer reused */
+	struct smtp_result result;
+};
+
 struct smtp_slot {
-	CURLM		*multi;
+	struct smtp	*smtp;
 	CURL		*easy;
-	int		 busy;
+	pthread_t	 thread;
+	int		 started;	/* the thread runs */
+	pthread_cond_t	 cond;
+	struct smtp_job	 jobs[2];
+	int		 run;		/* the job the thread does next */
+	int		 put;		/* where smtp_submit puts the next */
+	int		 report;	/* the job smtp_perform reports next */
+	int		 inflight;	/* queued or done, not yet reported */
+	uint64_t	 finished;	/* jobs the thread completed */
+	uint64_t	 reported;	/* results smtp_perform handed over */
+	uint64_t	 acked;		/* results the caller has recorded */
+
+	/* The thread's own: the connection and the transaction. */
 	int		 uses;		/* messages on the current connection */
 	int		 forbid_reuse;	/* value currently set on the handle */
 	int		 fresh_connect;	/* likewise */
-
-	struct buf	 data;		/* the message bytes */
-	size_t		 pos;
-	struct buf	 rcpt;
+	struct smtp_job	*cur;
 	struct curl_slist rcpt_node;	/* kept alive while the handle lives */
-
-	/* This transaction. */
-	uint64_t	 id;
-	void		*arg;
-	int		 retried;
+	size_t		 pos;
 	int		 data_started;
 	int		 data_done;
 	int		 nreplies;
@@ -55,29 +88,51 @@ struct smtp_slot {
 };
 
 struct smtp {
+	CURLM		*multi;		/* for curl_multi_poll and _wakeup */
+	int		 pipe[2];	/* threads to the loop: a job is done */
+	pthread_mutex_t	 lock;
+	volatile int	 stopping;	/* smtp_free: abort transfers */
+	int		 wake_pending;	/* a byte is in the pipe */
 	struct smtp_slot *slots;
 	int		 nslots;
-	int		 busy;
+	int		 busy;		/* jobs submitted, not yet reported */
 	int		 per_connection;
+	int		 gate_dot;
 	struct curl_waitfd *wfd;	/* smtp_poll's array, reused */
 	unsigned int	 nwfd;
 };
+
+static void	*smtp_thread(void *);
 
 static size_t
 smtp_read_cb(char *out, size_t size, size_t nitems, void *arg)
 {
 	struct smtp_slot	*s = arg;
+	struct buf		*d = &s->cur->data;
 	size_t			 n = size * nitems, left;
 
 	s->data_started = 1;
-	left = s->data.len - s->pos;
+	left = d->len - s->pos;
 	if (n > left)
 		n = left;
 	if (n == 0) {
+		/*
+		 * Returning 0 makes libcurl send the final dot.  With the gate
+		 * on, wait until this connection's earlier results are
+		 * recorded by the caller.
+		 */
+		if (s->smtp->gate_dot) {
+			pthread_mutex_lock(&s->smtp->lock);
+			while (s->acked < s->finished && !s->smtp->stopping)
+				pthread_cond_wait(&s->cond, &s->smtp->lock);
+			pthread_mutex_unlock(&s->smtp->lock);
+			if (s->smtp->stopping)
+				return CURL_READFUNC_ABORT;
+		}
 		s->data_done = 1;
 		return 0;
 	}
-	memcpy(out, s->data.data + s->pos, n);
+	memcpy(out, d->data + s->pos, n);
 	s->pos += n;
 	return n;
 }
@@ -120,6 +175,16 @@ smtp_write_cb(char *p, size_t size, size_t nitems, void *arg)
 	return size * nitems;
 }
 
+/* Lets smtp_free abort a transfer, also one waiting for a reply. */
+static int
+smtp_progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	struct smtp_slot	*s = arg;
+
+	return s->smtp->stopping;
+}
+
 static int
 smtp_slot_init(struct smtp_slot *s, const struct smtp_params *p,
     char **cause)
@@ -127,15 +192,10 @@ smtp_slot_init(struct smtp_slot *s, const struct smtp_params *p,
 	CURL	*e;
 	CURLcode rc = CURLE_OK;
 
-	memset(s, 0, sizeof(*s));
-	buf_init(&s->data);
-	buf_init(&s->rcpt);
-	if ((s->multi = curl_multi_init()) == NULL) {
-		*cause = xstrdup("curl_multi_init failed");
+	if (pthread_cond_init(&s->cond, NULL) != 0) {
+		*cause = xstrdup("pthread_cond_init failed");
 		return -1;
 	}
-	curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
-	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, 1L);
 	if ((e = s->easy = curl_easy_init()) == NULL) {
 		*cause = xstrdup("curl_easy_init failed");
 		return -1;
@@ -145,7 +205,6 @@ smtp_slot_init(struct smtp_slot *s, const struct smtp_params *p,
 		rc = curl_easy_setopt(e, opt, val);			\
 } while (0)
 	SET(CURLOPT_URL, p->url);
-	SET(CURLOPT_PRIVATE, s);
 	SET(CURLOPT_UPLOAD, 1L);
 	SET(CURLOPT_READFUNCTION, smtp_read_cb);
 	SET(CURLOPT_READDATA, s);
@@ -154,7 +213,11 @@ smtp_slot_init(struct smtp_slot *s, const struct smtp_params *p,
 	SET(CURLOPT_WRITEFUNCTION, smtp_write_cb);
 	SET(CURLOPT_ERRORBUFFER, s->errbuf);
 	SET(CURLOPT_MAIL_RCPT, &s->rcpt_node);
+	SET(CURLOPT_MAIL_FROM, "");
 	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_NOPROGRESS, 0L);
+	SET(CURLOPT_XFERINFOFUNCTION, smtp_progress_cb);
+	SET(CURLOPT_XFERINFODATA, s);
 	SET(CURLOPT_TCP_NODELAY, 1L);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
@@ -193,24 +256,11 @@ smtp_slot_init(struct smtp_slot *s, const struct smtp_params *p,
 	return 0;
 }
 
-static void
-smtp_slot_reset(struct smtp_slot *s)
-{
-	s->pos = 0;
-	s->data_started = 0;
-	s->data_done = 0;
-	s->nreplies = 0;
-	s->reply_after_dot = 0;
-	s->code = 0;
-	s->reply[0] = '\0';
-	s->errbuf[0] = '\0';
-}
-
 struct smtp *
 smtp_new(const struct smtp_params *p, char **cause)
 {
 	struct smtp	*smtp;
-	int		 i;
+	int		 i, k;
 
 	*cause = NULL;
 	if (p->url == NULL || (strncasecmp(p->url, "smtp://", 7) != 0 &&
@@ -228,12 +278,39 @@ smtp_new(const struct smtp_params *p, char **cause)
 		return NULL;
 	}
 	smtp = xcalloc(1, sizeof(*smtp));
+	smtp->pipe[0] = smtp->pipe[1] = -1;
 	smtp->per_connection = p->per_connection;
+	smtp->gate_dot = p->gate_dot;
+	pthread_mutex_init(&smtp->lock, NULL);
+	if ((smtp->multi = curl_multi_init()) == NULL) {
+		*cause = xstrdup("curl_multi_init failed");
+		goto fail;
+	}
+	if (pipe2(smtp->pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		xasprintf(cause, "pipe: %s", strerror(errno));
+		goto fail;
+	}
 	smtp->slots = xcalloc(p->connections, sizeof(*smtp->slots));
 	for (i = 0; i < p->connections; i++) {
+		struct smtp_slot *s = &smtp->slots[i];
+
 		smtp->nslots++;
-		if (smtp_slot_init(&smtp->slots[i], p, cause) == -1)
+		s->smtp = smtp;
+		for (k = 0; k < 2; k++) {
+			buf_init(&s->jobs[k].from);
+			buf_init(&s->jobs[k].rcpt);
+			buf_init(&s->jobs[k].data);
+		}
+		if (smtp_slot_init(s, p, cause) == -1)
 			goto fail;
+	}
+	for (i = 0; i < smtp->nslots; i++) {
+		if ((errno = pthread_create(&smtp->slots[i].thread, NULL,
+		    smtp_thread, &smtp->slots[i])) != 0) {
+			xasprintf(cause, "pthread_create: %s", strerror(errno));
+			goto fail;
+		}
+		smtp->slots[i].started = 1;
 	}
 	return smtp;
 fail:
@@ -244,25 +321,38 @@ fail:
 void
 smtp_free(struct smtp *smtp)
 {
-	int	 i;
+	int	 i, k;
 
 	if (smtp == NULL)
 		return;
+	pthread_mutex_lock(&smtp->lock);
+	smtp->stopping = 1;
+	for (i = 0; i < smtp->nslots; i++)
+		pthread_cond_signal(&smtp->slots[i].cond);
+	pthread_mutex_unlock(&smtp->lock);
 	for (i = 0; i < smtp->nslots; i++) {
 		struct smtp_slot *s = &smtp->slots[i];
 
-		if (s->easy != NULL) {
-			if (s->busy)
-				curl_multi_remove_handle(s->multi, s->easy);
+		if (s->started)
+			pthread_join(s->thread, NULL);
+		if (s->easy != NULL)
 			curl_easy_cleanup(s->easy);
+		pthread_cond_destroy(&s->cond);
+		for (k = 0; k < 2; k++) {
+			buf_free(&s->jobs[k].from);
+			buf_free(&s->jobs[k].rcpt);
+			buf_free(&s->jobs[k].data);
 		}
-		if (s->multi != NULL)
-			curl_multi_cleanup(s->multi);
-		buf_free(&s->data);
-		buf_free(&s->rcpt);
 	}
 	free(smtp->slots);
 	free(smtp->wfd);
+	if (smtp->multi != NULL)
+		curl_multi_cleanup(smtp->multi);
+	if (smtp->pipe[0] != -1) {
+		close(smtp->pipe[0]);
+		close(smtp->pipe[1]);
+	}
+	pthread_mutex_destroy(&smtp->lock);
 	free(smtp);
 	curl_global_cleanup();
 }
@@ -270,7 +360,7 @@ smtp_free(struct smtp *smtp)
 int
 smtp_idle_slots(struct smtp *smtp)
 {
-	return smtp->nslots - smtp->busy;
+	return 2 * smtp->nslots - smtp->busy;
 }
 
 int
@@ -279,25 +369,42 @@ smtp_busy(struct smtp *smtp)
 	return smtp->busy;
 }
 
+/* An envelope address goes inside <...> on a command line. */
 static int
-smtp_start(struct smtp *smtp, struct smtp_slot *s, int fresh)
+smtp_addr_ok(const char *a)
 {
-	int	 forbid;
+	const unsigned char	*p;
 
-	forbid = smtp->per_connection > 0 &&
-	    s->uses + 1 >= smtp->per_connection;
-	if (forbid != s->forbid_reuse) {
-		curl_easy_setopt(s->easy, CURLOPT_FORBID_REUSE, (long)forbid);
-		s->forbid_reuse = forbid;
-	}
-	if (fresh != s->fresh_connect) {
-		curl_easy_setopt(s->easy, CURLOPT_FRESH_CONNECT, (long)fresh);
-		s->fresh_connect = fresh;
-	}
-	smtp_slot_reset(s);
-	if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK)
-		return -1;
-	return 0;
+	for (p = (const unsigned char *)a; *p != '\0'; p++)
+		if (*p <= ' ' || *p == '<' || *p == '>' || *p == 0x7f)
+			return 0;
+	return p - (const unsigned char *)a <= 512;
+}
+
+const char *
+smtp_check(const char *mail_from, const char *rcpt, const char *data,
+    size_t len)
+{
+	const char	*p, *end = data + len;
+
+	if (!smtp_addr_ok(mail_from))
+		return "envelope sender has a space, control character, "
+		    "angle bracket or more than 512 octets";
+	if (*rcpt == '\0' || !smtp_addr_ok(rcpt))
+		return "recipient is empty or has a space, control character, "
+		    "angle bracket or more than 512 octets";
+	if (len == 0)
+		return "message is empty";
+	/* Canonical CRLF only: our defence against SMTP smuggling. */
+	for (p = data; (p = memchr(p, '\n', end - p)) != NULL; p++)
+		if (p == data || p[-1] != '\r')
+			return "message has a bare LF";
+	for (p = data; (p = memchr(p, '\r', end - p)) != NULL; p++)
+		if (p + 1 == end || p[1] != '\n')
+			return "message has a bare CR";
+	if (memchr(data, '\0', len) != NULL)
+		return "message has a NUL byte";
+	return NULL;
 }
 
 int
@@ -305,113 +412,78 @@ smtp_submit(struct smtp *smtp, uint64_t id, const char *mail_from,
     const char *rcpt, const char *data, size_t len, void *arg)
 {
 	struct smtp_slot	*s = NULL;
+	struct smtp_job		*j;
+	const char		*why;
 	int			 i;
 
+	if ((why = smtp_check(mail_from, rcpt, data, len)) != NULL) {
+		log_warnx("smtp: id=%llu refused: %s", (unsigned long long)id,
+		    why);
+		return -2;
+	}
+	/* The least loaded slot: an idle connection before a queue. */
 	for (i = 0; i < smtp->nslots; i++) {
-		if (!smtp->slots[i].busy) {
+		if (smtp->slots[i].inflight < 2 &&
+		    (s == NULL || smtp->slots[i].inflight < s->inflight))
 			s = &smtp->slots[i];
-			break;
-		}
 	}
 	if (s == NULL)
 		return -1;
 
-	buf_reset(&s->data);
-	buf_add(&s->data, data, len);
-	buf_reset(&s->rcpt);
-	buf_adds(&s->rcpt, rcpt);
-	s->rcpt_node.data = s->rcpt.data;
-	s->rcpt_node.next = NULL;
-	if (curl_easy_setopt(s->easy, CURLOPT_MAIL_FROM, mail_from) !=
-	    CURLE_OK)
-		return -1;
-	s->id = id;
-	s->arg = arg;
-	s->retried = 0;
-	if (smtp_start(smtp, s, 0) == -1)
-		return -1;
-	s->busy = 1;
+	/* The job at put is free: jobs are reported in order. */
+	j = &s->jobs[s->put];
+	j->id = id;
+	j->arg = arg;
+	buf_reset(&j->from);
+	buf_adds(&j->from, mail_from);
+	buf_reset(&j->rcpt);
+	buf_adds(&j->rcpt, rcpt);
+	buf_reset(&j->data);
+	buf_add(&j->data, data, len);
+	s->put ^= 1;
+	s->inflight++;
 	smtp->busy++;
+	pthread_mutex_lock(&smtp->lock);
+	j->state = JOB_QUEUED;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&smtp->lock);
 	return 0;
 }
 
-static void
-smtp_addfd(struct smtp *smtp, unsigned int *n, curl_socket_t fd, short ev)
-{
-	if (*n == smtp->nwfd) {
-		smtp->nwfd = smtp->nwfd == 0 ? 16 : smtp->nwfd * 2;
-		smtp->wfd = xreallocarray(smtp->wfd, smtp->nwfd,
-		    sizeof(*smtp->wfd));
-	}
-	smtp->wfd[*n].fd = fd;
-	smtp->wfd[*n].events = ev;
-	smtp->wfd[*n].revents = 0;
-	(*n)++;
-}
-
 /*
- * Wait in the first slot's curl_multi_poll (so smtp_wakeup works), with
- * the other slots' sockets and the caller's fds as extra fds.
+ * Wait in curl_multi_poll (so smtp_wakeup works) for the threads' pipe and
+ * the caller's fds.
  */
 int
 smtp_poll(struct smtp *smtp, int timeout_ms, struct curl_waitfd *extra,
     unsigned int nextra)
 {
-	fd_set		 r, w, x;
-	unsigned int	 n = 0, k;
-	long		 t;
-	int		 i, fd, maxfd;
-	short		 ev;
+	unsigned int	 k;
 
-	for (i = 1; i < smtp->nslots; i++) {
-		struct smtp_slot *s = &smtp->slots[i];
-
-		if (!s->busy)
-			continue;
-		FD_ZERO(&r);
-		FD_ZERO(&w);
-		FD_ZERO(&x);
-		maxfd = -1;
-		if (curl_multi_fdset(s->multi, &r, &w, &x, &maxfd) != CURLM_OK)
-			return -1;
-		for (fd = 0; fd <= maxfd; fd++) {
-			ev = 0;
-			if (FD_ISSET(fd, &r))
-				ev |= CURL_WAIT_POLLIN;
-			if (FD_ISSET(fd, &w))
-				ev |= CURL_WAIT_POLLOUT;
-			if (FD_ISSET(fd, &x))
-				ev |= CURL_WAIT_POLLPRI;
-			if (ev != 0)
-				smtp_addfd(smtp, &n, fd, ev);
-		}
-		/* No socket yet (resolving): come back soon. */
-		if (maxfd == -1 && timeout_ms > 10)
-			timeout_ms = 10;
-		if (curl_multi_timeout(s->multi, &t) == CURLM_OK && t >= 0 &&
-		    t < timeout_ms)
-			timeout_ms = (int)t;
+	if (nextra + 1 > smtp->nwfd) {
+		smtp->nwfd = nextra + 1;
+		smtp->wfd = xreallocarray(smtp->wfd, smtp->nwfd,
+		    sizeof(*smtp->wfd));
 	}
-	if (n == 0) {
-		if (curl_multi_poll(smtp->slots[0].multi, extra, nextra,
-		    timeout_ms, NULL) != CURLM_OK)
-			return -1;
-		return 0;
+	smtp->wfd[0].fd = smtp->pipe[0];
+	smtp->wfd[0].events = CURL_WAIT_POLLIN;
+	smtp->wfd[0].revents = 0;
+	for (k = 0; k < nextra; k++) {
+		smtp->wfd[k + 1] = extra[k];
+		smtp->wfd[k + 1].revents = 0;
 	}
-	for (k = 0; k < nextra; k++)
-		smtp_addfd(smtp, &n, extra[k].fd, extra[k].events);
-	if (curl_multi_poll(smtp->slots[0].multi, smtp->wfd, n, timeout_ms,
+	if (curl_multi_poll(smtp->multi, smtp->wfd, nextra + 1, timeout_ms,
 	    NULL) != CURLM_OK)
 		return -1;
 	for (k = 0; k < nextra; k++)
-		extra[k].revents = smtp->wfd[n - nextra + k].revents;
+		extra[k].revents = smtp->wfd[k + 1].revents;
 	return 0;
 }
 
 int
 smtp_wakeup(struct smtp *smtp)
 {
-	return curl_multi_wakeup(smtp->slots[0].multi) == CURLM_OK ? 0 : -1;
+	return curl_multi_wakeup(smtp->multi) == CURLM_OK ? 0 : -1;
 }
 
 /*
@@ -537,17 +609,54 @@ smtp_stage_of(struct smtp_slot *s)
 	return SMTP_STAGE_CONNECT;
 }
 
-/* One transfer ended: classify it, maybe resend it, or report it. */
-static int
-smtp_finish(struct smtp *smtp, struct smtp_slot *s, CURLcode cc,
-    smtp_done_fn cb, void *cbarg)
+/* One transfer on the slot's connection, in its thread. */
+static CURLcode
+smtp_transfer(struct smtp_slot *s, int fresh)
 {
-	struct smtp_result	 r;
-	long			 nconn = 0;
-	int			 reused;
+	int	 forbid;
 
+	forbid = s->smtp->per_connection > 0 &&
+	    s->uses + 1 >= s->smtp->per_connection;
+	if (forbid != s->forbid_reuse) {
+		curl_easy_setopt(s->easy, CURLOPT_FORBID_REUSE, (long)forbid);
+		s->forbid_reuse = forbid;
+	}
+	if (fresh != s->fresh_connect) {
+		curl_easy_setopt(s->easy, CURLOPT_FRESH_CONNECT, (long)fresh);
+		s->fresh_connect = fresh;
+	}
+	s->pos = 0;
+	s->data_started = 0;
+	s->data_done = 0;
+	s->nreplies = 0;
+	s->reply_after_dot = 0;
+	s->code = 0;
+	s->reply[0] = '\0';
+	s->errbuf[0] = '\0';
+	return curl_easy_perform(s->easy);
+}
+
+/*
+ * Send the slot's current job and fill in its result: classify it, and
+ * resend it once on a fresh connection when it failed at MAIL FROM on a
+ * reused one (nothing was sent).
+ */
+static void
+smtp_send_job(struct smtp_slot *s)
+{
+	struct smtp_job		*j = s->cur;
+	struct smtp_result	*r = &j->result;
+	CURLcode		 cc;
+	long			 nconn;
+	int			 reused, retried = 0;
+
+	s->rcpt_node.data = j->rcpt.data;
+	s->rcpt_node.next = NULL;
+	curl_easy_setopt(s->easy, CURLOPT_MAIL_FROM, j->from.data);
+again:
+	cc = smtp_transfer(s, retried);
+	nconn = 0;
 	curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &nconn);
-	curl_multi_remove_handle(s->multi, s->easy);
 	reused = nconn == 0 && s->uses > 0 && !s->fresh_connect;
 	if (s->forbid_reuse)
 		s->uses = 0;
@@ -556,67 +665,122 @@ smtp_finish(struct smtp *smtp, struct smtp_slot *s, CURLcode cc,
 	else
 		s->uses++;
 
-	memset(&r, 0, sizeof(r));
-	r.id = s->id;
-	r.arg = s->arg;
-	r.curlcode = cc;
-	r.stage = smtp_stage_of(s);
-	r.code = s->code;
-	r.attempted_data = s->data_started;
-	r.retried = s->retried;
-	r.outcome = smtp_classify(cc, s->code, r.stage, s->reply_after_dot,
+	memset(r, 0, sizeof(*r));
+	r->id = j->id;
+	r->arg = j->arg;
+	r->curlcode = cc;
+	r->stage = smtp_stage_of(s);
+	r->code = s->code;
+	r->attempted_data = s->data_started;
+	r->retried = retried;
+	r->outcome = smtp_classify(cc, s->code, r->stage, s->reply_after_dot,
 	    reused);
-	curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME, &r.seconds);
-
-	if (r.outcome == SMTP_RETRY_NOW && !s->retried) {
-		log_debug("smtp: id=%llu %s on a reused connection, "
-		    "retrying on a fresh one", (unsigned long long)s->id,
-		    s->reply[0] != '\0' ? s->reply : curl_easy_strerror(cc));
-		s->retried = 1;
-		if (smtp_start(smtp, s, 1) == 0)
-			return 0;
+	curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME, &r->seconds);
+	if (r->outcome == SMTP_RETRY_NOW && !retried &&
+	    !s->smtp->stopping) {
+		retried = 1;
+		goto again;
 	}
-	if (r.outcome == SMTP_RETRY_NOW)
-		r.outcome = SMTP_DEFERRED;
+	if (r->outcome == SMTP_RETRY_NOW)
+		r->outcome = SMTP_DEFERRED;
 
 	if (s->nreplies > 0) {
-		memcpy(r.reply, s->reply, sizeof(r.reply));
-		if (smtp_enhanced(r.reply, r.enhanced, sizeof(r.enhanced)))
-			r.policy = r.outcome != SMTP_SENT &&
-			    strncmp(r.enhanced, "5.7.", 4) == 0;
+		memcpy(r->reply, s->reply, sizeof(r->reply));
+		if (smtp_enhanced(r->reply, r->enhanced, sizeof(r->enhanced)))
+			r->policy = r->outcome != SMTP_SENT &&
+			    strncmp(r->enhanced, "5.7.", 4) == 0;
 	} else if (cc != CURLE_OK)
-		snprintf(r.reply, sizeof(r.reply), "%s",
+		snprintf(r->reply, sizeof(r->reply), "%s",
 		    s->errbuf[0] != '\0' ? s->errbuf : curl_easy_strerror(cc));
-	r.backoff = r.outcome == SMTP_DEFERRED &&
-	    (r.stage == SMTP_STAGE_CONNECT || r.stage == SMTP_STAGE_MAIL ||
-	    cc == CURLE_OPERATION_TIMEDOUT || r.code == 421);
+	r->backoff = r->outcome == SMTP_DEFERRED &&
+	    (r->stage == SMTP_STAGE_CONNECT || r->stage == SMTP_STAGE_MAIL ||
+	    cc == CURLE_OPERATION_TIMEDOUT || r->code == 421);
+}
 
-	s->busy = 0;
-	smtp->busy--;
-	cb(&r, cbarg);
-	return 1;
+static void *
+smtp_thread(void *arg)
+{
+	struct smtp_slot	*s = arg;
+	struct smtp		*smtp = s->smtp;
+	ssize_t			 n;
+
+	pthread_mutex_lock(&smtp->lock);
+	for (;;) {
+		while (s->jobs[s->run].state != JOB_QUEUED &&
+		    !smtp->stopping)
+			pthread_cond_wait(&s->cond, &smtp->lock);
+		if (smtp->stopping)
+			break;
+		s->cur = &s->jobs[s->run];
+		pthread_mutex_unlock(&smtp->lock);
+		smtp_send_job(s);
+		pthread_mutex_lock(&smtp->lock);
+		s->cur->state = JOB_DONE;
+		s->finished++;
+		s->run ^= 1;
+		/* One wake-up until the loop has looked: fewer syscalls. */
+		if (!smtp->wake_pending) {
+			smtp->wake_pending = 1;
+			do
+				n = write(smtp->pipe[1], "", 1);
+			while (n == -1 && errno == EINTR);
+		}
+	}
+	pthread_mutex_unlock(&smtp->lock);
+	return NULL;
+}
+
+void
+smtp_ack(struct smtp *smtp)
+{
+	int	i;
+
+	pthread_mutex_lock(&smtp->lock);
+	for (i = 0; i < smtp->nslots; i++) {
+		if (smtp->slots[i].acked != smtp->slots[i].reported) {
+			smtp->slots[i].acked = smtp->slots[i].reported;
+			pthread_cond_broadcast(&smtp->slots[i].cond);
+		}
+	}
+	pthread_mutex_unlock(&smtp->lock);
 }
 
 int
 smtp_perform(struct smtp *smtp, smtp_done_fn cb, void *cbarg)
 {
-	CURLMsg			*m;
 	struct smtp_slot	*s;
-	int			 i, running, left;
+	struct smtp_job		*j;
+	struct smtp_result	 r;
+	char			 drain[64];
+	int			 i, done;
 
+	pthread_mutex_lock(&smtp->lock);
+	smtp->wake_pending = 0;
+	pthread_mutex_unlock(&smtp->lock);
+	while (read(smtp->pipe[0], drain, sizeof(drain)) > 0)
+		continue;
 	for (i = 0; i < smtp->nslots; i++) {
 		s = &smtp->slots[i];
-		if (!s->busy)
-			continue;
-		if (curl_multi_perform(s->multi, &running) != CURLM_OK)
-			return -1;
-		if (running > 0)
-			continue;
-		while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
-			if (m->msg == CURLMSG_DONE) {
-				smtp_finish(smtp, s, m->data.result, cb, cbarg);
-				break;
+		while (s->inflight > 0) {
+			j = &s->jobs[s->report];
+			pthread_mutex_lock(&smtp->lock);
+			done = j->state == JOB_DONE;
+			if (done) {
+				r = j->result;
+				j->state = JOB_FREE;
+				s->reported++;
 			}
+			pthread_mutex_unlock(&smtp->lock);
+			if (!done)
+				break;
+			s->report ^= 1;
+			s->inflight--;
+			smtp->busy--;
+			if (r.retried)
+				log_debug("smtp: id=%llu resent on a fresh "
+				    "connection after a failure at MAIL FROM",
+				    (unsigned long long)r.id);
+			cb(&r, cbarg);
 		}
 	}
 	return smtp->busy;

@@ -1,7 +1,11 @@
 /*
- * SMTP transport on libcurl's multi interface: N connections, each reused
- * for up to M messages, one recipient per transaction, and one outcome per
- * message classified in one place (smtp_classify).
+ * SMTP transport over libcurl: N connections, each reused for up to M
+ * messages, one recipient per transaction, and one outcome per message
+ * classified in one place (smtp_classify).  Each connection runs in a
+ * thread of its own, because libcurl 7.88 blocks in curl_multi_perform
+ * while it waits for the reply to the final dot (curl issue #8555); the
+ * caller's loop only calls smtp_poll (curl_multi_poll, with its own fds)
+ * and smtp_perform, which calls back with results in the caller's thread.
  */
 #ifndef HERALD_SMTP_H
 #define HERALD_SMTP_H
@@ -45,8 +49,19 @@ struct smtp_params {
 	long		 connect_timeout_ms;	/* 0: 30 s */
 	long		 response_timeout;	/* seconds per command; 0: 300 */
 	long		 low_speed_limit;	/* bytes/s; 0: 1 */
-	long		 low_speed_time;	/* seconds; 0: 60 */
+	long		 low_speed_time;	/* seconds; 0: 60.  libcurl also
+					   counts the wait after the dot: keep
+					   it >= response_timeout to give a
+					   slow server all of that */
 	int		 verbose;	/* libcurl's trace on stderr */
+	/*
+	 * Hold back the final dot of a connection's next message until the
+	 * caller has acknowledged (smtp_ack) every result of that
+	 * connection reported so far: then at most one message per
+	 * connection is delivered without its result being recorded, which
+	 * bounds the duplicates after a crash by the number of connections.
+	 */
+	int		 gate_dot;
 };
 
 #define SMTP_REPLY_MAX 256
@@ -71,19 +86,46 @@ typedef void (*smtp_done_fn)(const struct smtp_result *, void *);
 
 struct smtp;
 
+/*
+ * The caller's loop, in short:
+ *
+ *	smtp = smtp_new(&params, &cause);
+ *	for (;;) {
+ *		while (smtp_idle_slots(smtp) > 0 && (m = next_due()) != NULL)
+ *			smtp_submit(smtp, m->id, verp(m), m->rcpt, m->bytes,
+ *			    m->len, m);	(mark it "sending" first)
+ *		smtp_perform(smtp, done, ctx);	(done() commits each result)
+ *		smtp_poll(smtp, 1000, &selfpipe, 1);
+ *		(act on signals read from the self-pipe)
+ *	}
+ *	smtp_free(smtp);	(aborts what is in flight: those stay "sending")
+ *
+ * smtp_wakeup() may be called from another thread to end a smtp_poll.
+ * The caller should ignore SIGPIPE, as any network daemon does.
+ */
+
 /* NULL and an allocated *cause when libcurl cannot be set up. */
 struct smtp	*smtp_new(const struct smtp_params *, char **cause);
 void		 smtp_free(struct smtp *);
 
 /*
- * Start one message; the bytes are copied (into a buffer kept per
- * connection), so the caller may free them at once.  Returns -1 when all
- * N connections are busy.
+ * Queue one message; the bytes are copied (into buffers kept and reused),
+ * so the caller may free them at once.  Each connection takes two: the one
+ * it is sending and the next, so it never waits for the caller's loop.
+ * Returns -1 when all 2N places are taken, -2 when smtp_check refuses the
+ * message (logged).  Results come in order per connection.
  */
 int		 smtp_submit(struct smtp *, uint64_t id, const char *mail_from,
 		    const char *rcpt, const char *data, size_t len, void *arg);
-int		 smtp_idle_slots(struct smtp *);
-int		 smtp_busy(struct smtp *);
+/*
+ * NULL when the envelope and bytes can go out, else why not: an address
+ * with a space, control character or angle bracket (it would forge SMTP
+ * commands), an empty message, a bare CR or LF, or a NUL.
+ */
+const char	*smtp_check(const char *mail_from, const char *rcpt,
+		    const char *data, size_t len);
+int		 smtp_idle_slots(struct smtp *);	/* free places */
+int		 smtp_busy(struct smtp *);	/* messages not yet reported */
 
 /* curl_multi_poll with the caller's extra fds; -1 on error. */
 int		 smtp_poll(struct smtp *, int timeout_ms,
@@ -91,10 +133,13 @@ int		 smtp_poll(struct smtp *, int timeout_ms,
 int		 smtp_wakeup(struct smtp *);
 
 /*
- * Drive transfers; call cb once for each finished message.  Returns the
- * number of messages still in flight, or -1 on a multi error.
+ * Report finished messages: cb once for each, in the caller's thread, in
+ * order per connection (cb may call smtp_submit).  Returns the number of
+ * messages still in flight.
  */
 int		 smtp_perform(struct smtp *, smtp_done_fn cb, void *cbarg);
+/* Every result reported by smtp_perform so far is recorded (gate_dot). */
+void		 smtp_ack(struct smtp *);
 
 /* The one place where a transaction becomes an outcome. */
 enum smtp_outcome smtp_classify(CURLcode, long code, enum smtp_stage,

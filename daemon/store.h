@@ -16,7 +16,7 @@ struct store;
 struct subcsv_row;
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 
 enum store_err {
 	STORE_OK = 0,

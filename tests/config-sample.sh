@@ -53,7 +53,7 @@ out=$("$HERALDD" -n -c "$tmp/all.conf" 2>"$tmp/err"); rc=$?
 [ -s "$tmp/out" ] && no "broken: printed on stdout: $(cat "$tmp/out")"
 cat >"$tmp/want" <<EOW
 heraldd: $tmp/bad.conf:3: unknown key sender.from_nmae (did you mean sender.from_name?)
-heraldd: $tmp/bad.conf:5: smtp.tls must be "auto", "none", "starttls" or "implicit", not "sometimes"
+heraldd: $tmp/bad.conf:5: smtp.tls must be "auto", "none", "starttls", "implicit" or "opportunistic", not "sometimes"
 heraldd: $tmp/bad.conf:5: smtp.connections must be an integer, not a string
 EOW
 diff -u "$tmp/want" "$tmp/err" || no "broken: messages differ"

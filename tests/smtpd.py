@@ -212,16 +212,17 @@ class FaultSMTP(SMTP):
         await super().smtp_DATA(arg)
 
 
-def make_cert(certdir):
+def make_cert(certdir, name):
     if shutil.which("openssl") is None:
         sys.exit("smtpd.py: openssl not found, cannot make a certificate")
+    san = ("subjectAltName=DNS:localhost,IP:127.0.0.1" if name == "localhost"
+           else "subjectAltName=DNS:" + name)
     cert = os.path.join(certdir, "cert.pem")
     key = os.path.join(certdir, "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
                     "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                     "-keyout", key, "-out", cert, "-days", "2",
-                    "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                    "-subj", "/CN=" + name, "-addext", san],
                    check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -241,6 +242,8 @@ def main():
     ap.add_argument("--tls", choices=("none", "starttls", "implicit"),
                     default="none")
     ap.add_argument("--certdir", help="where cert.pem (the CA) is written")
+    ap.add_argument("--cert-name", default="localhost",
+                    help="the certificate's name (localhost: also 127.0.0.1)")
     ap.add_argument("--auth", metavar="USER:PASS",
                     help="require AUTH PLAIN/LOGIN with these credentials")
     for k in FAULT_KEYS:
@@ -261,7 +264,7 @@ def main():
     if args.tls != "none":
         certdir = args.certdir or tempfile.mkdtemp(prefix="smtpd-cert.")
         os.makedirs(certdir, exist_ok=True)
-        tls = make_cert(certdir)
+        tls = make_cert(certdir, args.cert_name)
 
     kw = {"hostname": "smtpd.test", "data_size_limit": 64 * 1024 * 1024,
           "timeout": 60}

@@ -44,6 +44,7 @@ cases = [
     ("li.wei@example.com", 'Li "Vivian" Wei', "en"),
     ("nobody@example.net", None, None),
     ("theary.mao@example.org", "ម៉ៅ ធារី", "km-KH"),
+    ("anna.muller@bücher.example", "Anna Müller", "en"),
 ]
 with tempfile.TemporaryDirectory() as tmp:
     for to, name, lang in cases:
@@ -76,7 +77,11 @@ with tempfile.TemporaryDirectory() as tmp:
             variant = dict(issue, **issue["languages"]["en"])
         check(str(m["Subject"]) == variant["subject"],
               f"{label}: subject {m['Subject']!r} != {variant['subject']!r}")
-        check(m["To"].addresses[0].addr_spec == to, f"{label}: To address")
+        # An internationalized domain goes out in ASCII (A-labels).
+        local, domain = to.split("@")
+        want = local + "@" + domain.encode("idna").decode("ascii")
+        check(m["To"].addresses[0].addr_spec == want,
+              f"{label}: To address {m['To'].addresses[0].addr_spec}")
         check(m["To"].addresses[0].display_name == (name or ""),
               f"{label}: To name {m['To'].addresses[0].display_name!r}")
         check(m["From"].addresses[0].addr_spec == "bulletin@example.org",

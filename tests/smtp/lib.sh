@@ -75,11 +75,15 @@ fail() {
 	FAILS=$((FAILS + 1))
 }
 
-# send OUT [smtp_send args]: run the driver, result lines in $T/OUT.
+# send OUT [smtp_send args]: run the driver, result lines in $T/OUT,
+# sorted by message id (results come in completion order).
 send() {
 	out=$1
 	shift
-	"$SEND" "$@" >"$T/$out" 2>"$T/$out.err"
+	"$SEND" "$@" >"$T/$out.raw" 2>"$T/$out.err"
+	rc=$?
+	sort -n -s -k1,1 "$T/$out.raw" >"$T/$out"
+	return $rc
 }
 
 # expect OUT LINE OUTCOME CODE CURLCODE [field=value ...]: check line LINE

@@ -19,6 +19,18 @@ grep -q '^\.\.line of filler' "$DIR/mail/000001.eml" &&
     fail "dot-stuffing not undone by the server"
 grep -q '^\.line of filler' "$DIR/mail/000001.eml" || fail "body not stored"
 
+# Message files: a canonical one goes out byte for byte; one with a bare
+# LF (an SMTP smuggling vector) is refused before anything is sent.
+printf 'Subject: file\r\n\r\nline one\r\n.\r\nafter a lone dot\r\n' > "$T/good.eml"
+printf 'Subject: bad\r\n\r\nline\n.\nsmuggled\r\n' > "$T/bare.eml"
+m0=$(stat messages)
+send files "$URL" "$T/good.eml" "$T/bare.eml"
+expect files 1 sent 250 0
+expect files 2 refused 0 0 "reply=message"
+[ "$(stat messages)" -eq $((m0 + 1)) ] || fail "files: want exactly 1 more message stored"
+cmp -s "$T/good.eml" "$DIR/mail/$(printf %06d $((m0 + 1))).eml" ||
+    fail "files: stored bytes differ from the file sent"
+
 # 550 at RCPT: a hard bounce, only for the matching recipient.
 control '{"rcpt": "550 5.1.1 no such user", "rcpt_match": "^bad"}'
 send r550 -r "bad%d@example.org" -n 1 "$URL"

@@ -41,6 +41,12 @@ expect req_noca 1 deferred 220 60 backoff=1
 DIR=$STDIR
 [ "$(stat messages)" -eq 2 ] || fail "STARTTLS: want 2 messages, got $(stat messages)"
 
+# Host verification: a certificate from our CA, but for another name.
+start_server othername --tls starttls --cert-name other.test
+send req_host -t require -C "$DIR/cert.pem" -n 1 "smtp://127.0.0.1:$PORT"
+expect req_host 1 deferred 220 60 backoff=1
+[ "$(stat messages)" -eq 0 ] || fail "sent to a server with another name"
+
 # Implicit TLS.
 send smtps -C "$IMDIR/cert.pem" -n 1 "$SMTPS"
 expect smtps 1 sent 250 0

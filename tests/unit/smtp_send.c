@@ -184,9 +184,19 @@ main(int argc, char **argv)
 	while (next < nmsgs || smtp_busy(smtp) > 0) {
 		while (next < nmsgs && smtp_idle_slots(smtp) > 0) {
 			snprintf(rbuf, sizeof(rbuf), rcpt, next);
-			if (smtp_submit(smtp, next, from, rbuf,
-			    msgs[next].bytes, msgs[next].len, NULL) == -1)
+			switch (smtp_submit(smtp, next, from, rbuf,
+			    msgs[next].bytes, msgs[next].len, NULL)) {
+			case 0:
+				break;
+			case -2:
+				ndone++;
+				printf("%d refused 0 0 reply=%s\n", next,
+				    smtp_check(from, rbuf, msgs[next].bytes,
+				    msgs[next].len));
+				break;
+			default:
 				fatalx("smtp_submit failed with an idle slot");
+			}
 			next++;
 		}
 		if (smtp_perform(smtp, done, NULL) == -1)

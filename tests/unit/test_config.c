@@ -380,8 +380,8 @@ test_bad_enum(void **state)
 	expect_errors(MINIMAL
 	    "smtp = { tls = \"sometimes\"; };\n"
 	    "log_level = \"loud\";\n",
-	    3, "smtp.tls must be \"auto\", \"none\", \"starttls\" or "
-	    "\"implicit\", not \"sometimes\"",
+	    3, "smtp.tls must be \"auto\", \"none\", \"starttls\", "
+	    "\"implicit\" or \"opportunistic\", not \"sometimes\"",
 	    4, "log_level must be \"error\", \"warning\", \"notice\", "
 	    "\"info\" or \"debug\", not \"loud\"",
 	    0);
@@ -416,8 +416,8 @@ test_several_errors(void **state)
 	    "delivery = { backoff_initial = \"2h\"; backoff_max = \"1h\"; };\n",
 	    2, "sender.from_address \"no-at-sign\" is not an address: "
 	    "no @",
-	    4, "smtp.tls must be \"auto\", \"none\", \"starttls\" or "
-	    "\"implicit\", not \"maybe\"",
+	    4, "smtp.tls must be \"auto\", \"none\", \"starttls\", "
+	    "\"implicit\" or \"opportunistic\", not \"maybe\"",
 	    4, "smtp.connections must be from 1 to 100, not 1000",
 	    6, "http.base_url \"ftp://x\" must start with https:// (or "
 	    "http://)",
@@ -469,9 +469,19 @@ test_tls(void **state)
 	expect_errors(MINIMAL
 	    "smtp = { url = \"smtp://mail.example.org\"; tls = \"none\";\n"
 	    "  username = \"u\"; password_file = \"/nonexistent\"; };\n",
-	    3, "smtp.tls = \"none\" would send the SMTP password in clear "
+	    3, "smtp.tls = \"none\" could send the SMTP password in clear "
 	    "text to mail.example.org: use \"starttls\" or an smtps:// url",
 	    0);
+	conf = load_ok(MINIMAL "smtp = { tls = \"opportunistic\"; };\n");
+	assert_int_equal(conf->smtp.tls, CONFIG_TLS_OPPORTUNISTIC);
+	config_free(conf);
+	expect_errors(MINIMAL
+	    "smtp = { url = \"smtp://mail.example.org\";\n"
+	    "  tls = \"opportunistic\";\n"
+	    "  username = \"u\"; password_file = \"/nonexistent\"; };\n",
+	    4, "smtp.tls = \"opportunistic\" could send the SMTP password in "
+	    "clear text to mail.example.org: use \"starttls\" or an smtps:// "
+	    "url", 0);
 }
 
 static void

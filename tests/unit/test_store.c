@@ -270,6 +270,33 @@ test_migrate_v1_data(void **state)
 	    1);
 	assert_int_equal(raw_count(path, "SELECT count(*) FROM attempt_log"),
 	    0);
+	/*
+	 * Version 3: no CHECK of three or more states is written as IN any
+	 * more (SQLite builds a temporary b-tree for it on every write),
+	 * and every table still refuses a made-up state.
+	 */
+	assert_int_equal(raw_count(path, "SELECT count(*) FROM sqlite_master"
+	    " WHERE sql LIKE '%state IN%'"), 0);
+	assert_int_equal(raw_count(path, "PRAGMA quick_check = 1"), 0);
+	assert_int_equal(raw_exec(path, "INSERT INTO lists (id, name, title,"
+	    " created) VALUES (50, 'mig3', 't', 0);"
+	    "INSERT INTO subscribers (id, email, created, updated)"
+	    " VALUES (50, 'm3@example.org', 0, 0);"
+	    "INSERT INTO subscriptions (list_id, subscriber_id, state, source,"
+	    " created, updated) VALUES (50, 50, 'confirmed', 't', 0, 0);"
+	    "INSERT INTO issues (id, list_id, subject, source, template,"
+	    " send_at, created) VALUES (50, 50, 's', 'x', 't', 0, 0)"),
+	    SQLITE_OK);
+	assert_int_not_equal(raw_exec(path, "UPDATE subscribers SET"
+	    " state = 'gone' WHERE id = 50"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(path, "UPDATE subscriptions SET"
+	    " state = 'maybe' WHERE list_id = 50"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(path, "UPDATE issues SET"
+	    " state = 'lost' WHERE id = 50"), SQLITE_OK);
+	assert_int_equal(raw_exec(path, "UPDATE subscriptions SET"
+	    " state = 'unsubscribed' WHERE list_id = 50"), SQLITE_OK);
+	assert_int_equal(raw_exec(path, "UPDATE issues SET"
+	    " state = 'paused' WHERE id = 50"), SQLITE_OK);
 	free(path);
 }
 

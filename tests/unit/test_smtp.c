@@ -1,0 +1,231 @@
+/* Unit tests of smtp.c: the outcome table, reply parsing, the message check, polling. */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "smtp.h"
+
+static const char msg[] = "Subject: x\r\n\r\nbody\r\n.dot\r\n";
+
+/* SMTP-NOTES.md's outcome table, and the rows smtp.c adds. */
+static void
+test_classify(void **state)
+{
+	static const struct {
+		CURLcode cc;
+		long code;
+		enum smtp_stage stage;
+		int after_dot, reused;
+		enum smtp_outcome want;
+	} t[] = {
+		{ CURLE_OK, 250, SMTP_STAGE_DOT, 1, 0, SMTP_SENT },
+		{ CURLE_SEND_ERROR, 550, SMTP_STAGE_RCPT, 0, 0, SMTP_FAILED },
+		{ CURLE_SEND_ERROR, 550, SMTP_STAGE_RCPT, 0, 1, SMTP_FAILED },
+		{ CURLE_SEND_ERROR, 451, SMTP_STAGE_RCPT, 0, 0, SMTP_DEFERRED },
+		{ CURLE_WEIRD_SERVER_REPLY, 554, SMTP_STAGE_DOT, 1, 0, SMTP_FAILED },
+		{ CURLE_WEIRD_SERVER_REPLY, 452, SMTP_STAGE_DOT, 1, 0, SMTP_DEFERRED },
+		{ CURLE_RECV_ERROR, 354, SMTP_STAGE_DOT, 0, 0, SMTP_INDOUBT },
+		{ CURLE_OPERATION_TIMEDOUT, 354, SMTP_STAGE_DOT, 0, 1, SMTP_INDOUBT },
+		{ CURLE_COULDNT_CONNECT, 0, SMTP_STAGE_CONNECT, 0, 0, SMTP_DEFERRED },
+		{ CURLE_SEND_ERROR, 421, SMTP_STAGE_MAIL, 0, 1, SMTP_RETRY_NOW },
+		{ CURLE_SEND_ERROR, 550, SMTP_STAGE_MAIL, 0, 0, SMTP_DEFERRED },
+		{ CURLE_RECV_ERROR, 0, SMTP_STAGE_CONNECT, 0, 1, SMTP_RETRY_NOW },
+		{ CURLE_RECV_ERROR, 0, SMTP_STAGE_CONNECT, 0, 0, SMTP_DEFERRED },
+		{ CURLE_SEND_ERROR, 554, SMTP_STAGE_DATA, 0, 0, SMTP_FAILED },
+		{ CURLE_SEND_ERROR, 0, SMTP_STAGE_DATA, 0, 0, SMTP_DEFERRED },
+		{ CURLE_LOGIN_DENIED, 535, SMTP_STAGE_CONNECT, 0, 0, SMTP_DEFERRED },
+		{ CURLE_USE_SSL_FAILED, 250, SMTP_STAGE_CONNECT, 0, 0, SMTP_DEFERRED },
+		{ CURLE_PEER_FAILED_VERIFICATION, 0, SMTP_STAGE_CONNECT, 0, 0,
+		    SMTP_DEFERRED },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		enum smtp_outcome o = smtp_classify(t[i].cc, t[i].code,
+		    t[i].stage, t[i].after_dot, t[i].reused);
+		if (o != t[i].want)
+			fail_msg("row %zu (cc %d code %ld): got %s, want %s", i,
+			    (int)t[i].cc, t[i].code, smtp_outcome_name(o),
+			    smtp_outcome_name(t[i].want));
+	}
+}
+
+static void
+test_enhanced(void **state)
+{
+	char	 e[16];
+
+	assert_true(smtp_enhanced("550 5.1.1 no such user", e, sizeof(e)));
+	assert_string_equal(e, "5.1.1");
+	assert_true(smtp_enhanced("554 5.7.1", e, sizeof(e)));
+	assert_string_equal(e, "5.7.1");
+	assert_true(smtp_enhanced("451 4.7.650 greylisted", e, sizeof(e)));
+	assert_string_equal(e, "4.7.650");
+	assert_false(smtp_enhanced("250 OK", e, sizeof(e)));
+	assert_string_equal(e, "");
+	assert_false(smtp_enhanced("550 5.1234.1 x", e, sizeof(e)));
+	assert_false(smtp_enhanced("550 3.1.1 x", e, sizeof(e)));
+	assert_false(smtp_enhanced("550 5.1.1x", e, sizeof(e)));
+	assert_false(smtp_enhanced("550", e, sizeof(e)));
+	assert_false(smtp_enhanced("550 5.1.1 x", e, 4));
+}
+
+static void
+test_check(void **state)
+{
+	assert_null(smtp_check("a@b.example", "c@d.example", msg,
+	    sizeof(msg) - 1));
+	assert_null(smtp_check("", "c@d.example", msg, sizeof(msg) - 1));
+	assert_non_null(smtp_check("a@b.example", "", msg, sizeof(msg) - 1));
+	assert_non_null(smtp_check("a@b\r\nRCPT TO:<x@y>", "c@d", msg,
+	    sizeof(msg) - 1));
+	assert_non_null(smtp_check("a@b", "c@d> NOTIFY=NEVER", msg,
+	    sizeof(msg) - 1));
+	assert_non_null(smtp_check("a@b", "c d@e", msg, sizeof(msg) - 1));
+	assert_non_null(smtp_check("a@b", "c@d", "a\nb\r\n", 5));
+	assert_non_null(smtp_check("a@b", "c@d", "\nb\r\n", 4));
+	assert_non_null(smtp_check("a@b", "c@d", "a\rb\r\n", 5));
+	assert_non_null(smtp_check("a@b", "c@d", "ab\r", 3));
+	assert_non_null(smtp_check("a@b", "c@d", "a\0b\r\n", 5));
+	assert_non_null(smtp_check("a@b", "c@d", "", 0));
+	assert_string_equal(smtp_check("a@b", "c@d", "a\nb\r\n", 5),
+	    "message has a bare LF");
+}
+
+static void
+test_new_errors(void **state)
+{
+	struct smtp_params	 p;
+	char			*cause = NULL;
+
+	memset(&p, 0, sizeof(p));
+	p.url = "http://127.0.0.1/";
+	p.connections = 1;
+	assert_null(smtp_new(&p, &cause));
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "http://127.0.0.1/"));
+	free(cause);
+	p.url = "smtp://127.0.0.1:1";
+	p.connections = 0;
+	assert_null(smtp_new(&p, &cause));
+	assert_non_null(cause);
+	free(cause);
+}
+
+/* A listening socket that never accepts: transfers stay busy. */
+static int
+silent_server(char *url, size_t len)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 sl = sizeof(sin);
+	int			 fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	snprintf(url, len, "smtp://127.0.0.1:%d", ntohs(sin.sin_port));
+	return fd;
+}
+
+static double
+now(void)
+{
+	struct timeval	 tv;
+
+	gettimeofday(&tv, NULL);
+	return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+static void
+nodone(const struct smtp_result *r, void *arg)
+{
+	fail_msg("unexpected result for id %llu", (unsigned long long)r->id);
+}
+
+static void
+test_busy_poll_wakeup(void **state)
+{
+	struct smtp_params	 p;
+	struct smtp		*smtp;
+	struct curl_waitfd	 w;
+	char			 url[64], *cause = NULL;
+	int			 i, lfd, pfd[2];
+	double			 t0;
+
+	lfd = silent_server(url, sizeof(url));
+	memset(&p, 0, sizeof(p));
+	p.url = url;
+	p.connections = 2;
+	p.response_timeout = 30;
+	smtp = smtp_new(&p, &cause);
+	assert_non_null(smtp);
+	/* Two connections, each with a message sending and one waiting. */
+	assert_int_equal(smtp_idle_slots(smtp), 4);
+	assert_int_equal(smtp_submit(smtp, 1, "a@b", "c@d", "a\nb", 3, NULL),
+	    -2);
+	for (i = 1; i <= 4; i++)
+		assert_int_equal(smtp_submit(smtp, i, "a@b", "c@d", msg,
+		    sizeof(msg) - 1, NULL), 0);
+	assert_int_equal(smtp_submit(smtp, 5, "a@b", "c@d", msg,
+	    sizeof(msg) - 1, NULL), -1);
+	assert_int_equal(smtp_idle_slots(smtp), 0);
+	assert_int_equal(smtp_perform(smtp, nodone, NULL), 4);
+
+	/* The caller's fd (a self-pipe) ends the wait at once. */
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(write(pfd[1], "x", 1), 1);
+	w.fd = pfd[0];
+	w.events = CURL_WAIT_POLLIN;
+	w.revents = 0;
+	t0 = now();
+	assert_int_equal(smtp_poll(smtp, 5000, &w, 1), 0);
+	assert_true(now() - t0 < 2.0);
+	assert_true(w.revents & CURL_WAIT_POLLIN);
+
+	/* So does smtp_wakeup, from a signal handler's point of view. */
+	w.fd = pfd[1];			/* never readable */
+	w.events = CURL_WAIT_POLLIN;
+	assert_int_equal(smtp_wakeup(smtp), 0);
+	t0 = now();
+	assert_int_equal(smtp_poll(smtp, 5000, &w, 1), 0);
+	assert_true(now() - t0 < 2.0);
+	assert_int_equal(smtp_perform(smtp, nodone, NULL), 4);
+
+	smtp_free(smtp);		/* with transfers in flight */
+	close(pfd[0]);
+	close(pfd[1]);
+	close(lfd);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_enhanced),
+		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_new_errors),
+		cmocka_unit_test(test_busy_poll_wakeup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
