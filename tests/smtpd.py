@@ -2,7 +2,8 @@
 """smtpd.py: a real SMTP server (aiosmtpd) for herald's tests, with faults.
 
 Every accepted message is stored in --maildir as NNNNNN.eml (the bytes as
-received) and NNNNNN.json (envelope, connection number, receive time).
+received) and NNNNNN.json (envelope, connection number, receive time, and
+mail_at: when its MAIL FROM came).
 Counters go to --stats as JSON after every change.
 
 Faults come from the command line and from --control FILE, a JSON object
@@ -115,6 +116,7 @@ class Handler:
             return f["mail"]
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
+        envelope.mail_at = time.time()
         return "250 2.1.0 OK"
 
     async def handle_RCPT(self, server, session, envelope, address,
@@ -164,6 +166,7 @@ class Handler:
                 "rcpt_tos": envelope.rcpt_tos,
                 "connection": server.conn_no,
                 "received": time.time(),
+                "mail_at": getattr(envelope, "mail_at", None),
                 "tls": server.transport.get_extra_info("ssl_object")
                 is not None,
                 "authenticated": bool(session.authenticated)}

@@ -10,10 +10,12 @@ start_server rate
 PERMIN=12 CONNS=4 write_conf "$PORT"
 make_list 30 >/dev/null || fail "make_list"
 
-# max_in_window SECONDS ISSUE: the most messages of ISSUE received in any
-# window of that many seconds.
+# max_in_window SECONDS ISSUE KEY: the most messages of ISSUE in any
+# window of that many seconds by the server's time KEY (received: after
+# the dot; mail_at: at MAIL FROM), the count, the span, and the shortest
+# time in which 6 came.
 max_in_window() {
-	$PY - "$DIR/mail" "$1" "$2" <<'PY'
+	$PY - "$DIR/mail" "$1" "$2" "$3" <<'PY'
 import glob, json, re, sys
 w = float(sys.argv[2])
 ts = []
@@ -21,14 +23,15 @@ for f in glob.glob(sys.argv[1] + "/*.json"):
     head = open(f[:-5] + ".eml", "rb").read().split(b"\r\n\r\n")[0]
     m = re.search(rb"(?im)^Message-ID:\s*<herald\.(\d+)\.", head)
     if m and m.group(1).decode() == sys.argv[3]:
-        ts.append(json.load(open(f))["received"])
+        ts.append(json.load(open(f))[sys.argv[4]])
 ts.sort()
 best = j = 0
 for i in range(len(ts)):
     while ts[i] - ts[j] >= w:
         j += 1
     best = max(best, i - j + 1)
-print(best, len(ts), round(ts[-1] - ts[0], 2) if ts else 0)
+six = min((ts[i + 5] - ts[i] for i in range(len(ts) - 5)), default=9)
+print(best, len(ts), round(ts[-1] - ts[0], 2) if ts else 0, round(six, 3))
 PY
 }
 
@@ -62,15 +65,20 @@ for at in 7 14 21; do
 	start_heraldd
 done
 wait_state "$ID" sent 30 || fail "issue is $(issue_state "$ID")"
-# The limiter counts a message when it hands it to SMTP, the server when
-# the dot is answered: rendering and connecting (new connections after a
-# restart) shift receive times by some tens of ms, so the window checked
-# is 0.9 s.  Seeding from whole seconds of the attempt log without care
-# lets two bursts through within a few hundred ms, well inside it.
-set -- $(max_in_window 0.9 "$ID")
-echo "per_second=5: at most $1 in 0.9 s, $2 messages over $3 s"
+# The limiter counts a message when heraldd hands it to libcurl.  The
+# server's receive time (after the dot) also holds the time to render,
+# connect (new connections after each restart) and answer, which under
+# load shifts a burst by 100 ms and more; its MAIL FROM time (mail_at)
+# leaves out the connecting.  So the limit is checked on mail_at, with
+# 50 ms of slack, and receive times are only reported.  Seeding from
+# whole seconds of the attempt log without care let 6 through in 0.3 to
+# 0.7 s.
+set -- $(max_in_window 1 "$ID" received)
+echo "per_second=5, by receive time: at most $1 in 1 s, 6 in $4 s at the fastest"
+set -- $(max_in_window 0.95 "$ID" mail_at)
+echo "per_second=5, by MAIL FROM: at most $1 in 0.95 s, $2 messages over $3 s, 6 in $4 s at the fastest"
 [ "$2" = 30 ] || fail "captured $2, not 30"
-[ "$1" -le 5 ] || fail "$1 messages within 0.9 s"
+[ "$1" -le 5 ] || fail "$1 messages within 0.95 s"
 [ "$1" -ge 4 ] || fail "only $1 a second: the limit is too strict"
 # 30 messages at 5 a second cannot take less than 5 s.
 awk -v s="$3" 'BEGIN { exit !(s >= 4.8) }' || fail "30 messages in $3 s"
