@@ -59,6 +59,10 @@ int	ctl_bad_operands(const struct ctl_cmd *, int argc, int want_min,
 int	ctl_open(struct ctl *);
 /* Exit code for the store's last failure, after printing cause. */
 int	ctl_store_fail(struct ctl *, char *cause);
+/* Refuse a value with CR, LF or other controls (it may reach a header),
+ * or a bad language tag: 1 when fine, else 0 after a message. */
+int	ctl_line_ok(const char *what, const char *s);
+int	ctl_lang_ok(const char *lang);
 /* Check and normalize an address given on the command line. */
 int	ctl_addr(const char *what, const char *addr, char **norm);
 /* A Unix time as "2026-11-27 21:44Z" (or "-"), into s[32]. */

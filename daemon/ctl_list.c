@@ -15,19 +15,6 @@
 #include "xmalloc.h"
 
 
-/* Refuse a value with CR, LF or other controls: it may reach a header. */
-static int
-ctl_line_ok(const char *what, const char *s)
-{
-	const char	*why;
-
-	if (text_check_line(s, strlen(s), &why) == -1) {
-		ctl_warnx("%s: %s", what, why);
-		return 0;
-	}
-	return 1;
-}
-
 static void
 ctl_list_json(struct json *j, const char *key, const struct store_list *l)
 {

@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "errlist.h"
 #include "store.h"
+#include "text.h"
 #include "xmalloc.h"
 
 void
@@ -172,6 +173,30 @@ ctl_store_fail(struct ctl *ctl, char *cause)
 		code = EX_SOFTWARE;
 	}
 	return code;
+}
+
+int
+ctl_line_ok(const char *what, const char *s)
+{
+	const char	*why;
+
+	if (text_check_line(s, strlen(s), &why) == -1) {
+		ctl_warnx("%s: %s", what, why);
+		return 0;
+	}
+	return 1;
+}
+
+int
+ctl_lang_ok(const char *lang)
+{
+	const char	*why;
+
+	if (text_check_lang(lang, &why) == -1) {
+		ctl_warnx("--lang %s: %s", lang, why);
+		return 0;
+	}
+	return 1;
 }
 
 int

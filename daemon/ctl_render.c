@@ -361,7 +361,7 @@ ctl_render(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
 	struct render_rcpt	 rc;
 	struct buf		 msg = BUF_INIT, html = BUF_INIT, text = BUF_INIT;
 	const char		*to = NULL, *name = NULL, *lang = NULL;
-	const char		*out = NULL, *hpath = NULL, *tpath = NULL, *why;
+	const char		*out = NULL, *hpath = NULL, *tpath = NULL;
 	char			*email = NULL, *cause = NULL;
 	int			 ch, r;
 
@@ -397,14 +397,9 @@ ctl_render(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
 	if ((r = ctl_bad_operands(cmd, argc, 1, 1)) != 0)
 		return r;
 	r = EX_DATAERR;
-	if (name != NULL && text_check_line(name, strlen(name), &why) != 0) {
-		ctl_warnx("--name: %s", why);
+	if ((name != NULL && !ctl_line_ok("--name", name)) ||
+	    (lang != NULL && !ctl_lang_ok(lang)))
 		goto done;
-	}
-	if (lang != NULL && text_check_lang(lang, &why) != 0) {
-		ctl_warnx("--lang %s: %s", lang, why);
-		goto done;
-	}
 	if (to != NULL && ctl_addr("--to", to, &email) != 0)
 		goto done;
 	if ((r = ctl_config(ctl, &job, 1)) != 0 ||

@@ -77,7 +77,7 @@ ctl_sub_add(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
 	struct buf		 b = BUF_INIT;
 	struct json		 j;
 	size_t			 nattrs = 0, k;
-	const char		*name = NULL, *lang = NULL, *why, *was;
+	const char		*name = NULL, *lang = NULL, *was;
 	char			*email = NULL, *lnorm = NULL, *cause = NULL;
 	int			 ch, rc;
 
@@ -116,17 +116,13 @@ ctl_sub_add(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
 	if ((rc = ctl_bad_operands(cmd, argc, 2, 2)) != 0)
 		goto done;
 	rc = EX_DATAERR;
-	if (name != NULL && text_check_line(name, strlen(name), &why) == -1) {
-		ctl_warnx("--name: %s", why);
+	if (name != NULL && !ctl_line_ok("--name", name))
 		goto done;
-	}
 	if (name != NULL && name[0] == '\0')
 		name = NULL;
 	if (lang != NULL) {
-		if (text_check_lang(lang, &why) == -1) {
-			ctl_warnx("--lang %s: %s", lang, why);
+		if (!ctl_lang_ok(lang))
 			goto done;
-		}
 		lnorm = text_lang_normalize(lang);
 	}
 	if (ctl_addr("address", argv[1], &email) == -1)
