@@ -19,6 +19,7 @@
 #include "render.h"
 #include "smtp.h"
 #include "store.h"
+#include "stored.h"
 #include "token.h"
 #include "xmalloc.h"
 
@@ -419,31 +420,6 @@ dispatch_inflight(struct dispatch *d)
 	return d->inflight;
 }
 
-/* The files of a stored issue, served to the issue parser by name. */
-struct dispatch_files {
-	struct store_file	*v;
-	size_t			 n;
-};
-
-static int
-dispatch_file_loader(void *arg, const char *path, unsigned char **data,
-    size_t *len, char **cause)
-{
-	struct dispatch_files	*f = arg;
-	size_t			 i;
-
-	for (i = 0; i < f->n; i++) {
-		if (strcmp(f->v[i].name, path) != 0)
-			continue;
-		*data = xmalloc(f->v[i].len ? f->v[i].len : 1);
-		memcpy(*data, f->v[i].data, f->v[i].len);
-		*len = f->v[i].len;
-		return 0;
-	}
-	xasprintf(cause, "%s: not stored with the issue", path);
-	return -1;
-}
-
 /* Load issue id from the store and prepare it for sending. */
 static struct campaign *
 dispatch_load(struct dispatch *d, int64_t id)
@@ -453,25 +429,18 @@ dispatch_load(struct dispatch *d, int64_t id)
 	struct store_list	*sl = NULL;
 	struct campaign		*c = NULL;
 	struct errlist		 errs = ERRLIST_INIT;
-	struct issue_limits	 lim;
 	struct render_env	 env;
 	struct render_list	 rl;
 	struct issue		*is;
-	struct dispatch_files	 df;
 	size_t			 nfiles = 0;
-	char			*cause = NULL, *name = NULL;
+	char			*cause = NULL;
 
 	if ((si = store_issue_load(d->st, id, &files, &nfiles,
 	    &cause)) == NULL) {
 		log_warnx("issue %lld: %s", (long long)id, cause);
 		goto done;
 	}
-	issue_limits_default(&lim);
-	xasprintf(&name, "issue %lld", (long long)id);
-	df.v = files;
-	df.n = nfiles;
-	is = issue_parse(name, si->source, si->source_len, &lim,
-	    dispatch_file_loader, &df, &errs);
+	is = stored_issue_parse(si, files, nfiles, &errs);
 	if (is == NULL) {
 		errlist_print(&errs, stderr, "heraldd");
 		log_warnx("issue %lld: cannot be parsed any more; paused",
@@ -497,13 +466,7 @@ dispatch_load(struct dispatch *d, int64_t id)
 	env.postal_address = d->conf->sender.postal_address;
 	env.key = d->key;
 	env.keylen = d->keylen;
-	memset(&rl, 0, sizeof(rl));
-	rl.id = sl->id;
-	rl.name = sl->name;
-	rl.title = sl->title;
-	rl.from_address = sl->from_addr;
-	rl.from_name = sl->from_name;
-	rl.reply_to = sl->reply_to;
+	stored_render_list(sl, &rl);
 	c = xcalloc(1, sizeof(*c));
 	c->id = id;
 	c->list_id = sl->id;
@@ -528,7 +491,6 @@ done:
 	store_list_free(sl);
 	store_issue_free(si);
 	store_files_free(files, nfiles);
-	free(name);
 	free(cause);
 	return c;
 }
