@@ -15,6 +15,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "errlist.h"
+#include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "store.h"
@@ -81,7 +82,7 @@ heraldd_now_ms(void)
  */
 static struct config *
 heraldd_reload(const char *path, struct config *conf, struct dispatch *d,
-    int debug)
+    struct http *h, int debug)
 {
 	struct errlist	 errs = ERRLIST_INIT;
 	struct config	*nconf;
@@ -103,10 +104,26 @@ heraldd_reload(const char *path, struct config *conf, struct dispatch *d,
 	if (strcmp(nconf->database, conf->database) != 0)
 		log_warnx("database changed to %s: that takes a restart; "
 		    "still using %s", nconf->database, conf->database);
+	if (strcmp(nconf->http.listen, conf->http.listen) != 0)
+		log_warnx("http.listen changed to %s: that takes a restart; "
+		    "still on %s", nconf->http.listen, conf->http.listen);
+	if (http_reload(h, nconf, &cause) != 0) {
+		log_warnx("configuration not reloaded: %s; the old one stays",
+		    cause);
+		free(cause);
+		config_free(nconf);
+		notify_ready();
+		return conf;
+	}
 	if (dispatch_reload(d, nconf, &cause) != 0) {
 		log_warnx("configuration not reloaded: %s; the old one stays",
 		    cause);
 		free(cause);
+		/* The web side goes back to the old one too. */
+		if (http_reload(h, conf, &cause) != 0) {
+			log_warnx("web: %s", cause);
+			free(cause);
+		}
 		config_free(nconf);
 		notify_ready();
 		return conf;
@@ -126,10 +143,11 @@ heraldd_run(const char *path, struct config *conf, int debug)
 {
 	struct store	*st;
 	struct dispatch	*d;
+	struct http	*h;
 	char		*cause = NULL, buf[64];
 	int64_t		 now, deadline = 0, next_status = 0, next_dog = 0;
 	uint64_t	 dog_usec;
-	int		 stopping = 0;
+	int		 stopping = 0, failed;
 
 	heraldd_signals();
 	if ((st = store_open(conf->database, &cause)) == NULL) {
@@ -140,6 +158,15 @@ heraldd_run(const char *path, struct config *conf, int debug)
 	if ((d = dispatch_new(conf, st, &cause)) == NULL) {
 		log_warnx("%s", cause);
 		free(cause);
+		store_close(st);
+		return EX_CONFIG;
+	}
+	if ((h = http_start(conf, sigpipe[1], &failed, &cause)) == NULL &&
+	    failed) {
+		log_warnx("%s", cause);
+		free(cause);
+		dispatch_close(d);
+		dispatch_free(d);
 		store_close(st);
 		return EX_CONFIG;
 	}
@@ -165,7 +192,7 @@ heraldd_run(const char *path, struct config *conf, int debug)
 		}
 		if (got_hup && !stopping) {
 			got_hup = 0;
-			conf = heraldd_reload(path, conf, d, debug);
+			conf = heraldd_reload(path, conf, d, h, debug);
 		}
 		dispatch_step(d);
 		if (stopping && (dispatch_inflight(d) == 0 || now >= deadline))
@@ -182,6 +209,7 @@ heraldd_run(const char *path, struct config *conf, int debug)
 	if (dispatch_inflight(d) > 0)
 		log_warnx("stopped with %d messages in flight; they will be "
 		    "sent again at the next start", dispatch_inflight(d));
+	http_stop(h);
 	dispatch_close(d);
 	dispatch_free(d);
 	store_close(st);

@@ -2414,6 +2414,78 @@ store_data_version(struct store *st)
 	return v;
 }
 
+/* Rows of (issue, list, state, count) from one grouped query. */
+static int
+store_counts(struct store *st, const char *sql, struct store_count **out,
+    size_t *n, char **cause)
+{
+	sqlite3_stmt		*s;
+	struct store_count	*v = NULL, *c;
+	size_t			 nv = 0;
+	int			 rc;
+	const char		*t;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_sqlfail(st, cause, "counting");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xreallocarray(v, nv + 1, sizeof(*v));
+		c = &v[nv++];
+		c->issue = sqlite3_column_int64(s, 0);
+		t = (const char *)sqlite3_column_text(s, 1);
+		c->list = xstrdup(t != NULL ? t : "");
+		t = (const char *)sqlite3_column_text(s, 2);
+		c->state = xstrdup(t != NULL ? t : "");
+		c->n = sqlite3_column_int64(s, 3);
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlfail(st, cause, "counting");
+		sqlite3_finalize(s);
+		store_counts_free(v, nv);
+		return -1;
+	}
+	sqlite3_finalize(s);
+	*out = v;
+	*n = nv;
+	return 0;
+}
+
+int
+store_delivery_counts(struct store *st, struct store_count **out, size_t *n,
+    char **cause)
+{
+	return store_counts(st,
+	    "SELECT d.issue_id, l.name, d.state, count(*) FROM deliveries d"
+	    " JOIN issues i ON i.id = d.issue_id"
+	    " JOIN lists l ON l.id = i.list_id"
+	    " GROUP BY d.issue_id, d.state ORDER BY d.issue_id, d.state",
+	    out, n, cause);
+}
+
+int
+store_subscription_counts(struct store *st, struct store_count **out,
+    size_t *n, char **cause)
+{
+	return store_counts(st,
+	    "SELECT 0, l.name, s.state, count(*) FROM subscriptions s"
+	    " JOIN lists l ON l.id = s.list_id"
+	    " GROUP BY l.name, s.state ORDER BY l.name, s.state",
+	    out, n, cause);
+}
+
+void
+store_counts_free(struct store_count *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].list);
+		free(v[i].state);
+	}
+	free(v);
+}
+
 /* Forget attempt counts older than STORE_ATTEMPT_KEEP, once a minute. */
 static int
 store_attempt_prune(struct store *st, int64_t now, char **cause)

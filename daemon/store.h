@@ -271,6 +271,20 @@ int	store_commit(struct store *, char **cause);
 void	store_rollback(struct store *);
 /* PRAGMA data_version: changes when another connection commits; -1. */
 int64_t	store_data_version(struct store *);
+/* Counts for the metrics: (issue, list, state) -> n; issue 0 for lists. */
+struct store_count {
+	int64_t	 issue;
+	char	*list;
+	char	*state;
+	int64_t	 n;
+};
+/* Deliveries by issue and state. */
+int	store_delivery_counts(struct store *, struct store_count **, size_t *,
+	    char **cause);
+/* Subscriptions by list and state. */
+int	store_subscription_counts(struct store *, struct store_count **,
+	    size_t *, char **cause);
+void	store_counts_free(struct store_count *, size_t);
 /*
  * Deliveries and mail-queue messages left `sending` by a crash become
  * pending again; *n counts both.  Also forgets attempt counts older
