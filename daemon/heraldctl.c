@@ -141,6 +141,16 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "any was not sent.\n\n"
 	    "  --to EMAIL        a recipient (repeatable)\n",
 	    ctl_send_test },
+	{ NULL, "inbound", "RECIPIENT",
+	    "Take one email on standard input, sent to RECIPIENT, as an MTA's\n"
+	    "pipe transport delivers it (Postfix: argv=heraldctl inbound\n"
+	    "${recipient}).  unsubscribe+TOKEN@BOUNCE_DOMAIN, the mailto of\n"
+	    "every List-Unsubscribe header, unsubscribes (source \"mailto\");\n"
+	    "bounces+TOKEN@BOUNCE_DOMAIN, the VERP return path, records a bounce\n"
+	    "when the message is a failure report with a 5.x.x Status (source\n"
+	    "\"dsn\").  Exits 0 when done, 67 for an unknown or forged address\n"
+	    "(the MTA bounces it), 75 when the database is busy (it retries).\n\n",
+	    ctl_inbound },
 };
 #define CTL_NCMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 
