@@ -16,6 +16,7 @@
 #include "issue.h"
 #include "limit.h"
 #include "log.h"
+#include "mailq.h"
 #include "render.h"
 #include "smtp.h"
 #include "store.h"
@@ -79,6 +80,7 @@ struct dispatch {
 	char			*password;
 	struct limits		 limits;
 	struct campaign		*campaigns;
+	struct mailq		*mq;		/* confirmations, sent first */
 	struct campaign		*rr;		/* round-robin position */
 	struct job		*ready, *ready_tail;
 	size_t			 nready;
@@ -287,6 +289,7 @@ dispatch_new(const struct config *conf, struct store *st, char **cause)
 	if (dispatch_seed_limits(d, cause) != 0)
 		goto fail;
 	d->data_version = -1;
+	d->mq = mailq_new();
 	return d;
 fail:
 	dispatch_free(d);
@@ -317,6 +320,7 @@ dispatch_free(struct dispatch *d)
 	free(d->results);
 	free(d->result_jobs);
 	buf_free(&d->msg);
+	mailq_free(d->mq);
 	free(d);
 }
 
@@ -611,6 +615,10 @@ dispatch_done(const struct smtp_result *res, void *arg)
 	int			 bounce = 0, backoff;
 
 	d->inflight--;
+	if (mailq_owns(res->id)) {
+		mailq_done(d->mq, res, conf);
+		return;
+	}
 	switch (res->outcome) {
 	case SMTP_SENT:
 		state = result = "sent";
@@ -761,16 +769,21 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 {
 	size_t	 free_slots, want, i;
 	char	*cause = NULL;
-	int	 rv = 0;
+	int	 rv = 0, mq;
 
 	free_slots = (size_t)smtp_idle_slots(d->smtp);
 	want = 0;
 	if (!d->stopping && now_ms >= d->relay_until_ms &&
 	    d->nready < free_slots + DISPATCH_PREFETCH)
 		want = free_slots + DISPATCH_PREFETCH - d->nready;
-	if (d->nresults == 0 && want == 0)
+	/* The mail queue: looked at once a second, and claimed first. */
+	mq = !d->stopping && now_ms >= d->relay_until_ms &&
+	    mailq_due(d->mq, now_ms);
+	if (d->nresults == 0 && mailq_nresults(d->mq) == 0 && want == 0 &&
+	    !mq)
 		return 0;
-	if (d->nresults == 0 && !d->stopping) {
+	if (d->nresults == 0 && mailq_nresults(d->mq) == 0 && !mq &&
+	    !d->stopping) {
 		/* Nothing to record: only claim if someone has work. */
 		struct campaign	*c;
 		int		 any = 0;
@@ -787,6 +800,10 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 	if (d->nresults > 0 && store_results(d->st, d->results, d->nresults,
 	    now_ms / 1000, &cause) != 0)
 		goto fail_rollback;
+	if (mailq_record(d->mq, d->st, now_ms / 1000, &cause) != 0 ||
+	    (mq && mailq_claim(d->mq, d->st, now_ms,
+	    free_slots + DISPATCH_PREFETCH, &cause) != 0))
+		goto fail_rollback;
 	if (dispatch_claim(d, want, now_ms) != 0) {
 		rv = -1;
 		goto rollback;
@@ -797,6 +814,7 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 	smtp_ack(d->smtp);
 	if (d->old_smtp != NULL)
 		smtp_ack(d->old_smtp);
+	mailq_committed(d->mq);
 	for (i = 0; i < d->nresults; i++) {
 		d->result_jobs[i]->c->refs--;
 		dispatch_job_free(d->result_jobs[i]);
@@ -811,6 +829,7 @@ fail_rollback:
 	rv = -1;
 rollback:
 	store_rollback(d->st);
+	mailq_abort(d->mq);
 	/* Claimed jobs were not committed: forget them; results stay. */
 	while (d->ready != NULL && rv != 0) {
 		struct job	*j = d->ready;
@@ -839,6 +858,8 @@ dispatch_send(struct dispatch *d, int64_t now_ms)
 	const char	*why;
 	struct render_rcpt rc;
 
+	d->inflight += mailq_send(d->mq, d->smtp, &d->limits, d->conf, d->key,
+	    d->keylen, now_ms);
 	while ((j = d->ready) != NULL && smtp_idle_slots(d->smtp) > 0) {
 		if (!limit_take(&d->limits, now_ms))
 			break;
@@ -934,13 +955,14 @@ dispatch_wait(struct dispatch *d, int timeout_ms, int fd)
 	int64_t			 now = dispatch_now_ms(), until;
 
 	until = d->next_tick_ms;
-	if (d->nready > 0 && smtp_idle_slots(d->smtp) > 0) {
+	if (d->nready + mailq_nready(d->mq) > 0 &&
+	    smtp_idle_slots(d->smtp) > 0) {
 		int64_t	next = limit_next(&d->limits, now);
 
 		if (next < until)
 			until = next;
 	}
-	if (d->nresults > 0)
+	if (d->nresults > 0 || mailq_nresults(d->mq) > 0)
 		until = now;
 	if (until - now < timeout_ms)
 		timeout_ms = until > now ? (int)(until - now) : 0;

@@ -3300,6 +3300,71 @@ fail:
 	return -1;
 }
 
+int
+store_web_bounce(struct store *st, int64_t subscriber, int64_t list,
+    const char *source, const char *detail, int64_t now, char **cause)
+{
+	struct store_target	 t;
+	sqlite3_stmt		*s;
+	char			*before = NULL, *why = NULL;
+	int64_t			 bounces;
+	int			 disabled;
+
+	st->err = STORE_OK;
+	memset(&t, 0, sizeof(t));
+	if (store_begin(st, cause) == -1)
+		return -1;
+	if (store_target_read(st, subscriber, list, &t, cause) == -1)
+		goto fail;
+	if ((s = store_stmt(st, S_SUBR_STATE, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, subscriber);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		store_sqlfail(st, cause, "reading a subscriber");
+		sqlite3_reset(s);
+		goto fail;
+	}
+	before = col_dup(s, 0);
+	sqlite3_reset(s);
+	if ((s = store_stmt(st, S_BOUNCE, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, subscriber);
+	sqlite3_bind_int(s, 2, STORE_BOUNCE_LIMIT);
+	sqlite3_bind_int64(s, 3, now);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		store_sqlfail(st, cause, "counting a bounce");
+		sqlite3_reset(s);
+		goto fail;
+	}
+	bounces = sqlite3_column_int64(s, 0);
+	disabled = before != NULL && strcmp(before, "active") == 0 &&
+	    sqlite3_column_text(s, 1) != NULL &&
+	    strcmp((const char *)sqlite3_column_text(s, 1), "bounced") == 0;
+	sqlite3_reset(s);
+	if (store_event(st, "bounce", t.list_name, t.email, source, detail,
+	    cause) == -1)
+		goto fail;
+	if (disabled) {
+		why = xsprintf("%lld hard bounces: no more mail",
+		    (long long)bounces);
+		if (store_event(st, "disable", t.list_name, t.email, source,
+		    why, cause) == -1)
+			goto fail;
+	}
+	if (store_commit(st, cause) == -1)
+		goto fail;
+	store_target_free(&t);
+	free(before);
+	free(why);
+	return 0;
+fail:
+	store_rollback(st);
+	store_target_free(&t);
+	free(before);
+	free(why);
+	return -1;
+}
+
 void
 store_mailq_msgs_free(struct store_mailq_msg *v, size_t n)
 {

@@ -441,6 +441,16 @@ int	store_web_subscribe(struct store *, const char *list, const char *email,
 int	store_web_confirm(struct store *, int64_t subscriber, int64_t list,
 	    const char *source, int64_t now, int *changed, char **cause);
 
+/*
+ * A bounce that came back by mail (a failure report to the VERP address
+ * bounces+TOKEN@...): subscribers.bounces + 1 and event "bounce" with
+ * source and detail; at STORE_BOUNCE_LIMIT an active subscriber becomes
+ * bounced (event "disable").  STORE_ENOTFOUND when the subscriber or the
+ * list is gone.
+ */
+int	store_web_bounce(struct store *, int64_t subscriber, int64_t list,
+	    const char *source, const char *detail, int64_t now, char **cause);
+
 /* A claimed mail-queue message, with what rendering it needs. */
 struct store_mailq_msg {
 	int64_t			 id;		/* the row: Message-ID */
