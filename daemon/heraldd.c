@@ -224,8 +224,10 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: heraldd [-dnV] [-c file] [-h | --help]\n"
 	    "Send the issues queued with heraldctl, on schedule, through the\n"
-	    "SMTP relay of the configuration.  Runs in the foreground and logs\n"
-	    "to stderr (with journald priorities under systemd).\n"
+	    "SMTP relay of the configuration, and serve the web endpoints\n"
+	    "(unsubscribe, subscribe, confirm, archive, /healthz, /metrics) on\n"
+	    "http.listen.  Runs in the foreground and logs to stderr (with\n"
+	    "journald priorities under systemd).\n"
 	    "  -c file  read this configuration file (default %s)\n"
 	    "  -d       log debug messages (overrides log_level)\n"
 	    "  -n       check the configuration, print \"configuration OK\""

@@ -812,6 +812,7 @@ http_metrics(struct http *h, struct http_site *s, struct MHD_Connection *c,
 {
 	struct store		*st;
 	struct store_count	*v = NULL;
+	struct store_mailq_counts mq;
 	struct buf		 b;
 	char			*cause = NULL;
 	size_t			 n = 0, i, j;
@@ -852,10 +853,23 @@ http_metrics(struct http *h, struct http_site *s, struct MHD_Connection *c,
 	store_counts_free(v, n);
 	v = NULL;
 	n = 0;
+	if (store_mailq_counts(st, &mq, &cause) != 0)
+		goto fail;
 	buf_adds(&b, "# HELP herald_queue_depth Messages not yet sent "
-	    "(pending, deferred or sending).\n"
-	    "# TYPE herald_queue_depth gauge\n");
-	buf_printf(&b, "herald_queue_depth %lld\n", (long long)depth);
+	    "(pending, deferred or sending): newsletters, and confirmation "
+	    "emails.\n# TYPE herald_queue_depth gauge\n");
+	buf_printf(&b, "herald_queue_depth{queue=\"newsletter\"} %lld\n",
+	    (long long)depth);
+	buf_printf(&b, "herald_queue_depth{queue=\"confirm\"} %lld\n",
+	    (long long)(mq.pending + mq.deferred + mq.sending));
+	buf_adds(&b, "# HELP herald_confirmations Confirmation emails by "
+	    "state.\n# TYPE herald_confirmations gauge\n");
+	buf_printf(&b, "herald_confirmations{state=\"sent\"} %lld\n"
+	    "herald_confirmations{state=\"deferred\"} %lld\n"
+	    "herald_confirmations{state=\"failed\"} %lld\n"
+	    "herald_confirmations{state=\"pending\"} %lld\n",
+	    (long long)mq.sent, (long long)mq.deferred, (long long)mq.failed,
+	    (long long)mq.pending);
 
 	if (store_subscription_counts(st, &v, &n, &cause) != 0)
 		goto fail;

@@ -253,7 +253,9 @@ grep -q "^herald_messages{issue=\"$id\",list=\"spotlight\",relay=\"127.0.0.1\",s
     fail "no count of sent messages for issue $id"
 grep -q '^herald_subscribers{list="spotlight",state="unsubscribed"} 2$' "$m" ||
     fail "no count of unsubscribed subscribers"
-grep -q '^herald_queue_depth ' "$m" || fail "no queue depth"
+grep -q '^herald_queue_depth{queue="newsletter"} 0$' "$m" || fail "no queue depth"
+grep -q '^herald_confirmations{state="sent"} [1-9]' "$m" ||
+    fail "no count of confirmations sent"
 grep -q '^herald_http_requests_total{path="/u",code="404"} [1-9]' "$m" ||
     fail "no count of 404s on /u"
 grep -q '^herald_http_requests_total{path="/s",code="429"} 1$' "$m" ||
