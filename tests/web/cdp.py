@@ -212,13 +212,14 @@ class Page:
                                              "flatten": True})
         self.s = a["sessionId"]
         for d in ("Page.enable", "Runtime.enable", "Log.enable",
-                  "DOM.enable", "CSS.enable"):
+                  "DOM.enable", "CSS.enable", "Network.enable"):
             self.cmd(d)
         self.cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WATCH})
         self.cmd("Emulation.setDeviceMetricsOverride", {
             "width": 1024, "height": 768, "deviceScaleFactor": 1,
             "mobile": False})
         self.url = None
+        self.headers = {}                   # of the last page navigated to
 
     def cmd(self, method, params=None, timeout=None):
         return self.b.send(method, params, self.s, timeout)
@@ -230,6 +231,17 @@ class Page:
             raise Fail("cannot open %s: %s" % (url, r["errorText"]))
         self.b.wait_event("Page.loadEventFired", self.s, mark)
         self.url = self.eval("location.href")
+        self.headers = {}
+        for sid, meth, p in self.b.events[mark:]:
+            if (sid == self.s and meth == "Network.responseReceived" and
+                    p.get("type") == "Document"):
+                self.headers = {k.lower(): v for k, v in
+                                p["response"]["headers"].items()}
+
+    def accept_language(self, lang):
+        """What the browser says it reads, from now on."""
+        self.cmd("Network.setExtraHTTPHeaders",
+                 {"headers": {"Accept-Language": lang}})
 
     def eval(self, expr):
         r = self.cmd("Runtime.evaluate", {"expression": expr,
@@ -527,6 +539,7 @@ class Run:
         self.base, self.lst, self.maildir = base.rstrip("/"), lst, maildir
         self.db, self.shots = db, shots
         self.errs = []
+        self.warnings = set()                # known faults, not failures
         self.n = 0
         os.makedirs(shots, exist_ok=True)
         self.b = Browser(shots)
@@ -647,6 +660,9 @@ class Run:
     def issue(self, iid, addr, lang):
         p, s = self.page, strings(lang)
         tag = "%s-%s" % (lang, addr.split("@")[0])
+        # Each reader has a browser of their own: nothing cached from
+        # the reader before.
+        p.cmd("Network.clearBrowserCache")
         f, m = wait_mail(self.maildir, addr, lambda m: re.search(
             r"<herald\.%s\." % iid, str(m.get("Message-ID", ""))),
             "issue %s" % iid)
@@ -665,13 +681,27 @@ class Run:
             return h.indexOf(%s) === 0; })""" % json.dumps(
             "%s/a/%s/" % (self.base, self.lst)))
         if self.expect(online, "%s: no link to the archive" % p.url):
+            # The archive has no subscriber: the browser's language rules.
+            p.accept_language(lang)
             p.navigate(online[0])
             self.expect("/u/" not in p.eval("document.body.innerHTML"),
                         "%s: the archived page has a personal link" % p.url)
-            self.shot("%s-6-issue-archive" % tag, None)
+            self.shot("%s-6-issue-archive" % tag, lang)
+            # It depends on Accept-Language and may be cached: it must
+            # say so (RFC 9110, 12.5.5), or a cache serves one language
+            # to readers of the other.
+            vary = p.headers.get("vary", "")
+            if "public" in p.headers.get("cache-control", "") and \
+                    "accept-language" not in vary.lower():
+                self.warnings.add("%s is cacheable (%s) but has no "
+                                  "'Vary: Accept-Language'" % (
+                                      p.url, p.headers["cache-control"]))
             p.navigate("file://" + os.path.join(self.shots, "mail-" + tag,
                                                 "issue.html"))
-        # The unsubscribe link of the message, followed by a click.
+        # The unsubscribe link of the message, followed by a click, from
+        # a browser that asks for the other language: the page comes in
+        # the subscriber's.
+        p.accept_language("en" if lang == "km" else "km")
         sel = "a[href^=%s]" % json.dumps(self.base + "/u/")
         href = p.eval("(document.querySelector(%s) || {}).href"
                       % json.dumps(sel))
@@ -745,6 +775,8 @@ def main(argv):
     finally:
         if run:
             run.b.close()
+    for w in sorted(run.warnings):
+        print("warning: %s" % w)
     if run.b.favicon:
         print("note: GET /favicon.ico answered 404 (not counted as a fault)")
     for e in run.errs:
