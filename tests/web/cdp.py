@@ -165,8 +165,9 @@ class Browser:
             if "method" in r:
                 self._event(r)
 
-    def wait_event(self, method, session, since, timeout=None):
-        """The first event METHOD of SESSION after index SINCE."""
+    def wait_event(self, method, session, since, what, timeout=None):
+        """The first event METHOD of SESSION after index SINCE; WHAT
+        says in a failure what it was to follow."""
         deadline = time.monotonic() + (timeout or STEP)
         i = since
         while True:
@@ -175,7 +176,11 @@ class Browser:
                 i += 1
                 if meth == method and sid == session:
                     return p
-            m = self._read(deadline)
+            try:
+                m = self._read(deadline)
+            except Fail as e:
+                raise Fail("no %s within %d s after %s (%s)" % (
+                    method, timeout or STEP, what, e))
             if "method" in m:
                 self._event(m)
 
@@ -229,7 +234,8 @@ class Page:
         r = self.cmd("Page.navigate", {"url": url})
         if r.get("errorText"):
             raise Fail("cannot open %s: %s" % (url, r["errorText"]))
-        self.b.wait_event("Page.loadEventFired", self.s, mark)
+        self.b.wait_event("Page.loadEventFired", self.s, mark,
+                          "opening " + url)
         self.url = self.eval("location.href")
         self.headers = {}
         for sid, meth, p in self.b.events[mark:]:
@@ -285,7 +291,8 @@ class Page:
                 p.update(button="left", clickCount=1)
             self.cmd("Input.dispatchMouseEvent", p)
         if navigates:
-            self.b.wait_event("Page.loadEventFired", self.s, mark)
+            self.b.wait_event("Page.loadEventFired", self.s, mark,
+                              "a click on %s in %s" % (selector, self.url))
             self.url = self.eval("location.href")
 
     def type(self, selector, text):
@@ -535,15 +542,14 @@ def strings(lang):
 # --- the two flows
 
 class Run:
-    def __init__(self, base, lst, maildir, db, shots):
+    def __init__(self, b, base, lst, maildir, db, shots):
         self.base, self.lst, self.maildir = base.rstrip("/"), lst, maildir
         self.db, self.shots = db, shots
         self.errs = []
         self.warnings = set()                # known faults, not failures
         self.n = 0
-        os.makedirs(shots, exist_ok=True)
-        self.b = Browser(shots)
-        self.page = Page(self.b)
+        self.b = b
+        self.page = Page(b)
 
     def expect(self, cond, msg):
         if not cond:
@@ -755,11 +761,12 @@ def main(argv):
         print("skip: %s is not installed" % CHROMIUM)
         return 77
     signal.signal(signal.SIGTERM, lambda *a: sys.exit("killed by SIGTERM"))
-    run = None
+    os.makedirs(argv[5], exist_ok=True)
+    b = run = None
     try:
-        run = Run(*argv[1:5], shots=argv[5])
-        v = run.b.send("Browser.getVersion")
-        print("browser:", v["product"])
+        b = Browser(argv[5])
+        print("browser:", b.send("Browser.getVersion")["product"])
+        run = Run(b, *argv[1:6])
         if argv[0] == "subscribe":
             for addr, lang, name in readers(argv[6:]):
                 run.subscribe(addr, lang, name)
@@ -773,8 +780,8 @@ def main(argv):
                 print("FAIL: %s" % e)
         return 1
     finally:
-        if run:
-            run.b.close()
+        if b:
+            b.close()
     for w in sorted(run.warnings):
         print("warning: %s" % w)
     if run.b.favicon:
