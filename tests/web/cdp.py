@@ -77,15 +77,15 @@ class Browser:
         self.problems = []                  # console errors and the like
         self.favicon = False                # a 404 for /favicon.ico seen
 
-    def close(self):
-        try:
-            self.send("Browser.close", timeout=5)
-        except Exception:
-            pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+    def close(self, quick=False):
+        """Asks Chromium to quit, then kills its process group by its
+        PID in any case; QUICK skips the asking (we are being killed)."""
+        if not quick and self.proc.poll() is None:
+            try:
+                self.send("Browser.close", timeout=3)
+                self.proc.wait(timeout=3)
+            except (Fail, subprocess.TimeoutExpired):
+                pass
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -157,7 +157,12 @@ class Browser:
                            % (self.proc.poll(), e))
         deadline = time.monotonic() + (timeout or STEP)
         while True:
-            r = self._read(deadline)
+            try:
+                r = self._read(deadline)
+            except Fail as e:
+                raise Fail("no answer to %s %s within %d s (%s)" % (
+                    method, json.dumps(params or {})[:120], timeout or STEP,
+                    e))
             if r.get("id") == mid:
                 if "error" in r:
                     raise Fail("%s: %s" % (method, r["error"]))
@@ -760,7 +765,12 @@ def main(argv):
     if not os.access(CHROMIUM, os.X_OK):
         print("skip: %s is not installed" % CHROMIUM)
         return 77
-    signal.signal(signal.SIGTERM, lambda *a: sys.exit("killed by SIGTERM"))
+    killed = []
+
+    def term(*a):
+        killed.append(1)
+        sys.exit("FAIL: killed by SIGTERM (a step hung?)")
+    signal.signal(signal.SIGTERM, term)
     os.makedirs(argv[5], exist_ok=True)
     b = run = None
     try:
@@ -781,7 +791,7 @@ def main(argv):
         return 1
     finally:
         if b:
-            b.close()
+            b.close(quick=bool(killed))
     for w in sorted(run.warnings):
         print("warning: %s" % w)
     if run.b.favicon:
