@@ -1751,16 +1751,18 @@ http_start(const struct config *conf, int wakefd, int *failed, char **cause)
 		goto fail;
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
 	    MHD_USE_ERROR_LOG;
+	/* One thread: the polling thread serves; more: a pool. */
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, http_access, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
 	    MHD_OPTION_LISTEN_SOCKET, h->fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)conf->http.threads,
+	    MHD_OPTION_THREAD_POOL_SIZE, conf->http.threads > 1 ?
+	    (unsigned int)conf->http.threads : 0u,
 	    MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)conf->http.max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)conf->http.connection_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
 	    MHD_OPTION_END);
 	if (h->mhd == NULL) {
 		xasprintf(cause, "cannot start the web server on %s",
