@@ -8,16 +8,7 @@
 . "$top_srcdir/tests/daemon/lib.sh"
 
 start_server sink
-write_conf "$PORT" 'http = { base_url = "https://lists.r2p.example"; secret_file = "'"$T"'/secret"; subscribes_per_address_per_day = 2; };'
-# write_conf already wrote an http group: keep only the last one.
-$PY - "$T/herald.conf" <<'PY'
-import sys
-p = sys.argv[1]
-lines = open(p).read().split("\n")
-first = next(i for i, l in enumerate(lines) if l.startswith("http = {"))
-del lines[first]
-open(p, "w").write("\n".join(lines))
-PY
+HTTP_EXTRA='subscribes_per_address_per_day = 2;' write_conf "$PORT"
 make_list 200 || fail "make_list"
 
 # A newsletter and two confirmations, queued while heraldd is stopped.
