@@ -1,6 +1,7 @@
 /* Unit tests of the web archive's content against a real database. */
 #include "autoconf.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -415,6 +416,80 @@ test_xml_escape(void **state)
 	buf_free(&b);
 }
 
+#define NTHREADS	4
+#define NROUNDS		3
+
+struct worker {
+	const char	*want_page;
+	const char	*want_feed;
+	int		 ok;
+};
+
+/*
+ * Each thread with its own store handle, as the HTTP threads will; the
+ * same bytes every time.  Run under valgrind --tool=helgrind to see
+ * races (cmark-gfm's, serialized in render.c).
+ */
+static void *
+worker_run(void *arg)
+{
+	struct worker	*w = arg;
+	struct store	*own;
+	struct buf	 out = BUF_INIT;
+	char		*subject = NULL, *cause = NULL;
+	int		 i;
+
+	w->ok = 0;
+	if ((own = store_open(dbpath, &cause)) == NULL)
+		return NULL;
+	for (i = 0; i < NROUNDS; i++) {
+		if (archive_issue_html(own, &env, "spotlight", id_old, "km",
+		    "/p/", &out, &subject, &cause) != 0 ||
+		    strcmp(buf_cstr(&out), w->want_page) != 0)
+			goto done;
+		free(subject);
+		subject = NULL;
+		if (archive_feed(own, &env, "spotlight", 20, &out,
+		    &cause) != 0 || strcmp(buf_cstr(&out), w->want_feed) != 0)
+			goto done;
+	}
+	w->ok = 1;
+done:
+	free(subject);
+	free(cause);
+	buf_free(&out);
+	store_close(own);
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	struct worker	 w[NTHREADS];
+	pthread_t	 t[NTHREADS];
+	struct buf	 page = BUF_INIT, feed = BUF_INIT;
+	char		*subject = NULL, *cause = NULL;
+	int		 i;
+
+	assert_int_equal(archive_issue_html(st, &env, "spotlight", id_old,
+	    "km", "/p/", &page, &subject, &cause), 0);
+	assert_int_equal(archive_feed(st, &env, "spotlight", 20, &feed,
+	    &cause), 0);
+	for (i = 0; i < NTHREADS; i++) {
+		w[i].want_page = buf_cstr(&page);
+		w[i].want_feed = buf_cstr(&feed);
+		assert_int_equal(pthread_create(&t[i], NULL, worker_run,
+		    &w[i]), 0);
+	}
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(t[i], NULL);
+		assert_true(w[i].ok);
+	}
+	free(subject);
+	buf_free(&page);
+	buf_free(&feed);
+}
+
 int
 main(void)
 {
@@ -427,6 +502,7 @@ main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_feed),
 		cmocka_unit_test(test_xml_escape),
+		cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
