@@ -216,6 +216,9 @@ test_page_km(void **state)
 	assert_non_null(strstr(h, "<html lang=\"km\""));
 	assert_non_null(strstr(h, "ជម្រាបសួរ មិត្តជាទីរាប់អាន,"));
 	assert_non_null(strstr(h, ">ជាវ</a>"));
+	/* The top note links to past issues, in Khmer, not to itself. */
+	assert_non_null(strstr(h, "underline;\">ព្រឹត្តិបត្រមុនៗ</a>\n</td>"));
+	assert_null(strstr(h, "href=\"https://lists.r2p.example/a/spotlight/1\""));
 	assert_non_null(strstr(h,
 	    "src=\"https://x.example/a/spotlight/1/img0.png\""));
 	assert_null(strstr(h, "/u/"));
