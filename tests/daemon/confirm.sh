@@ -9,15 +9,14 @@
 . "$top_srcdir/tests/daemon/lib.sh"
 
 start_server sink
-write_conf "$PORT" 'http = { base_url = "https://lists.r2p.example"; secret_file = "'"$T"'/secret"; subscribes_per_address_per_day = 2; };'
-# write_conf already wrote an http group: keep only the last one.
+write_conf "$PORT"
+# Two confirmation emails a day per address (the default is 3).
 $PY - "$T/herald.conf" <<'PY'
 import sys
 p = sys.argv[1]
-lines = open(p).read().split("\n")
-first = next(i for i, l in enumerate(lines) if l.startswith("http = {"))
-del lines[first]
-open(p, "w").write("\n".join(lines))
+c = open(p).read()
+assert c.count("http = {") == 1, c
+open(p, "w").write(c.replace("http = {", "http = { subscribes_per_address_per_day = 2;"))
 PY
 make_list 200 || fail "make_list"
 
