@@ -146,6 +146,7 @@ heraldd_run(const char *path, struct config *conf, int debug)
 	struct http	*h;
 	char		*cause = NULL, buf[64];
 	int64_t		 now, deadline = 0, next_status = 0, next_dog = 0;
+	int64_t		 wait_ms;
 	uint64_t	 dog_usec;
 	int		 stopping = 0, failed;
 
@@ -176,7 +177,15 @@ heraldd_run(const char *path, struct config *conf, int debug)
 	notify_ready();
 
 	for (;;) {
-		dispatch_wait(d, 1000, sigpipe[0]);
+		/* Wake in time for the watchdog, whatever its period. */
+		wait_ms = 1000;
+		if (dog_usec > 0) {
+			now = heraldd_now_ms();
+			wait_ms = next_dog > now ? next_dog - now : 0;
+			if (wait_ms > 1000)
+				wait_ms = 1000;
+		}
+		dispatch_wait(d, (int)wait_ms, sigpipe[0]);
 		while (read(sigpipe[0], buf, sizeof(buf)) > 0)
 			;
 		now = heraldd_now_ms();

@@ -450,6 +450,9 @@ http_send(struct http *h, struct MHD_Connection *c, struct http_req *r,
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 	MHD_add_response_header(resp, "Cache-Control", cacheable ?
 	    "public, max-age=300" : "no-store");
+	/* Pages speak the reader's language. */
+	if (strncmp(ctype, "text/html", 9) == 0)
+		MHD_add_response_header(resp, "Vary", "Accept-Language");
 	if (code == 405)
 		MHD_add_response_header(resp, "Allow", r->route == ROUTE_U ||
 		    r->route == ROUTE_S || r->route == ROUTE_C ?
@@ -1388,6 +1391,7 @@ http_archive_issue(struct http *h, struct http_site *s,
 	struct buf		 b;
 	char			*cause = NULL, *key, *prefix, *body, *subject = NULL;
 	size_t			 lang = http_lang(c, NULL), len;
+	int			 rc;
 
 	xasprintf(&key, "%s/%lld/%s", list, (long long)id, http_langs[lang]);
 	if ((body = http_cache_get(h, key, &len, NULL, 0)) != NULL) {
@@ -1402,13 +1406,17 @@ http_archive_issue(struct http *h, struct http_site *s,
 	http_render_env(s, &env);
 	xasprintf(&prefix, "%s/a/%s/%lld/", s->base_url, list, (long long)id);
 	buf_init(&b);
-	if (archive_issue_html(st, &env, list, id, http_langs[lang], prefix,
-	    &b, &subject, &cause) != 0) {
+	if ((rc = archive_issue_html(st, &env, list, id, http_langs[lang],
+	    prefix, &b, &subject, &cause)) != 0) {
+		if (rc != ARCHIVE_ENOTFOUND)
+			log_warnx("web: archive %s/%lld: %s", list,
+			    (long long)id, cause);
 		free(cause);
 		free(prefix);
 		free(key);
 		buf_free(&b);
-		return http_error(h, s, c, r, 404, NULL, lang);
+		return http_error(h, s, c, r, rc == ARCHIVE_ENOTFOUND ? 404 :
+		    500, NULL, lang);
 	}
 	http_cache_put(h, key, b.data, b.len, subject);
 	free(subject);
@@ -1430,13 +1438,18 @@ http_archive_image(struct http *h, struct http_site *s,
 	char		*ctype = NULL, *cause = NULL, *type;
 	size_t		 len = 0;
 	enum MHD_Result	 ret;
+	int		 rc;
 
 	if ((st = http_store(h)) == NULL)
 		return http_error(h, s, c, r, 503, NULL, 0);
-	if (archive_issue_image(st, list, id, name, &data, &len, &ctype,
-	    &cause) != 0) {
+	if ((rc = archive_issue_image(st, list, id, name, &data, &len, &ctype,
+	    &cause)) != 0) {
+		if (rc != ARCHIVE_ENOTFOUND)
+			log_warnx("web: archive %s/%lld/%s: %s", list,
+			    (long long)id, name, cause);
 		free(cause);
-		return http_error(h, s, c, r, 404, NULL, http_lang(c, NULL));
+		return http_error(h, s, c, r, rc == ARCHIVE_ENOTFOUND ? 404 :
+		    500, NULL, http_lang(c, NULL));
 	}
 	type = ctype;
 	ret = http_send(h, c, r, 200, type, (char *)data, len, 1, NULL);
@@ -1454,6 +1467,7 @@ http_archive_feed(struct http *h, struct http_site *s,
 	struct buf		 b;
 	char			*cause = NULL, *key, *body;
 	size_t			 len;
+	int			 rc;
 
 	if (!store_list_name_valid(list))
 		return http_error(h, s, c, r, 404, NULL, 0);
@@ -1469,11 +1483,14 @@ http_archive_feed(struct http *h, struct http_site *s,
 	}
 	http_render_env(s, &env);
 	buf_init(&b);
-	if (archive_feed(st, &env, list, 20, &b, &cause) != 0) {
+	if ((rc = archive_feed(st, &env, list, 20, &b, &cause)) != 0) {
+		if (rc != ARCHIVE_ENOTFOUND)
+			log_warnx("web: feed of %s: %s", list, cause);
 		free(cause);
 		free(key);
 		buf_free(&b);
-		return http_error(h, s, c, r, 404, NULL, http_lang(c, NULL));
+		return http_error(h, s, c, r, rc == ARCHIVE_ENOTFOUND ? 404 :
+		    500, NULL, http_lang(c, NULL));
 	}
 	http_cache_put(h, key, b.data, b.len, NULL);
 	free(key);
@@ -1751,16 +1768,18 @@ http_start(const struct config *conf, int wakefd, int *failed, char **cause)
 		goto fail;
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
 	    MHD_USE_ERROR_LOG;
+	/* One thread: the polling thread serves; more: a pool. */
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, http_access, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
 	    MHD_OPTION_LISTEN_SOCKET, h->fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)conf->http.threads,
+	    MHD_OPTION_THREAD_POOL_SIZE, conf->http.threads > 1 ?
+	    (unsigned int)conf->http.threads : 0u,
 	    MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)conf->http.max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)conf->http.connection_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
 	    MHD_OPTION_END);
 	if (h->mhd == NULL) {
 		xasprintf(cause, "cannot start the web server on %s",

@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,16 @@ struct render_issue {
 	struct buf		 hbuf, tbuf;	/* reused per message */
 	char			*cause;		/* from the partial loader */
 };
+
+/*
+ * cmark-gfm 0.29 is not reentrant: every parse adds its extensions'
+ * characters to a global table and removes them when done (see
+ * github/cmark-gfm pull request 176), and the first use registers the
+ * extensions in a global list.  heraldd compiles campaigns in its loop
+ * while HTTP threads compile archive pages, so markdown conversion is
+ * serialized here, where both pass.
+ */
+static pthread_mutex_t render_md_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const render_months[12] = {
 	"January", "February", "March", "April", "May", "June", "July",
@@ -317,9 +328,11 @@ render_compile(const struct issue *is, int64_t issue_id, time_t date,
 	for (i = 0; i < is->nlangs; i++) {
 		r->langs[i].il = &is->langs[i];
 		r->langs[i].html = value_copy(is->langs[i].data);
-		render_markdown(r->langs[i].html, 1);
 		r->langs[i].text = value_copy(is->langs[i].data);
+		pthread_mutex_lock(&render_md_lock);
+		render_markdown(r->langs[i].html, 1);
 		render_markdown(r->langs[i].text, 0);
+		pthread_mutex_unlock(&render_md_lock);
 	}
 
 	r->inlines = xcalloc(is->nimages + 1, sizeof(*r->inlines));

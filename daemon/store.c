@@ -593,6 +593,36 @@ store_sqlfail(struct store *st, char **cause, const char *what)
 	    sqlite3_errmsg(st->db));
 }
 
+/*
+ * Step s, a query of (state, count) rows, into *to[] in the order pending,
+ * sending, sent, deferred, failed, skipped; other states are ignored.
+ */
+static int
+store_state_counts(struct store *st, sqlite3_stmt *s, int64_t *to[6],
+    const char *what, char **cause)
+{
+	static const char *const names[6] = { "pending", "sending", "sent",
+	    "deferred", "failed", "skipped" };
+	const char	*state;
+	int		 rc, i;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((state = (const char *)sqlite3_column_text(s, 0)) == NULL)
+			continue;
+		for (i = 0; i < 6; i++)
+			if (strcmp(state, names[i]) == 0)
+				*to[i] = sqlite3_column_int64(s, 1);
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlfail(st, cause, what);
+		sqlite3_reset(s);
+		return -1;
+	}
+	sqlite3_reset(s);
+	return 0;
+}
+
+
 /* The cached statement id, reset and with no bindings. */
 static sqlite3_stmt *
 store_stmt(struct store *st, enum store_stmt id, char **cause)
@@ -1927,37 +1957,18 @@ store_issue_counts(struct store *st, struct store_issue *v, int64_t now,
     char **cause)
 {
 	sqlite3_stmt	*s;
-	const char	*state;
-	int64_t		 n;
-	int		 rc;
 
 	if ((s = store_stmt(st, S_ISSUE_COUNTS, cause)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, v->id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		state = (const char *)sqlite3_column_text(s, 0);
-		n = sqlite3_column_int64(s, 1);
-		if (state == NULL)
-			continue;
-		if (strcmp(state, "pending") == 0)
-			v->n_pending = n;
-		else if (strcmp(state, "sending") == 0)
-			v->n_sending = n;
-		else if (strcmp(state, "sent") == 0)
-			v->n_sent = n;
-		else if (strcmp(state, "deferred") == 0)
-			v->n_deferred = n;
-		else if (strcmp(state, "failed") == 0)
-			v->n_failed = n;
-		else if (strcmp(state, "skipped") == 0)
-			v->n_skipped = n;
+	{
+		int64_t	*to[] = { &v->n_pending, &v->n_sending, &v->n_sent,
+		    &v->n_deferred, &v->n_failed, &v->n_skipped };
+
+		if (store_state_counts(st, s, to, "counting deliveries",
+		    cause) == -1)
+			return -1;
 	}
-	if (rc != SQLITE_DONE) {
-		store_sqlfail(st, cause, "counting deliveries");
-		sqlite3_reset(s);
-		return -1;
-	}
-	sqlite3_reset(s);
 	if (v->n_sent == 0)
 		return 0;
 	if ((s = store_stmt(st, S_ISSUE_RATE, cause)) == NULL)
@@ -3520,37 +3531,16 @@ store_mailq_counts(struct store *st, struct store_mailq_counts *c,
     char **cause)
 {
 	sqlite3_stmt	*s;
-	const char	*state;
-	int64_t		 k;
-	int		 rc;
 
 	st->err = STORE_OK;
 	memset(c, 0, sizeof(*c));
 	if ((s = store_stmt(st, S_MAILQ_COUNTS, cause)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		state = (const char *)sqlite3_column_text(s, 0);
-		k = sqlite3_column_int64(s, 1);
-		if (state == NULL)
-			continue;
-		if (strcmp(state, "pending") == 0)
-			c->pending = k;
-		else if (strcmp(state, "sending") == 0)
-			c->sending = k;
-		else if (strcmp(state, "sent") == 0)
-			c->sent = k;
-		else if (strcmp(state, "deferred") == 0)
-			c->deferred = k;
-		else if (strcmp(state, "failed") == 0)
-			c->failed = k;
-		else if (strcmp(state, "skipped") == 0)
-			c->skipped = k;
+	{
+		int64_t	*to[] = { &c->pending, &c->sending, &c->sent,
+		    &c->deferred, &c->failed, &c->skipped };
+
+		return store_state_counts(st, s, to, "counting queued mail",
+		    cause);
 	}
-	if (rc != SQLITE_DONE) {
-		store_sqlfail(st, cause, "counting queued mail");
-		sqlite3_reset(s);
-		return -1;
-	}
-	sqlite3_reset(s);
-	return 0;
 }

@@ -229,6 +229,10 @@ img=$(grep -o "$B/a/spotlight/$id/[^\"]*" "$T/body" | head -1)
 grep -qi '^Content-Type: image/' "$T/head" || fail "image served without an image type"
 [ "$(get "$B/a/spotlight/$id" -H 'Accept-Language: km')" = 200 ] || fail "km archive"
 grep -q 'ជម្រាបសួរ\|lang="km"' "$T/body" || fail "the Khmer variant is not served for km"
+# The "view online" link of every email points here.
+V=$($PY "$WEBTOOL" link "$DIR/mail" r2@example.org "$B/a/spotlight/$id") ||
+    fail "no view-online link in the message"
+[ "$(code GET "$V")" = 200 ] || fail "the view-online link $V is not 200"
 [ "$(get "$B/a/spotlight/feed.atom")" = 200 ] || fail "feed not 200"
 grep -qi '^Content-Type: application/atom+xml' "$T/head" || fail "feed type"
 $PY "$WEBTOOL" feed "$T/body" 1 "$B" > "$T/links"; rc=$?
