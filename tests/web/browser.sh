@@ -5,8 +5,9 @@
 # the confirmation email captured by the test SMTP server, opens the
 # issue each then receives (its HTML part with its inline images, and its
 # archived page), follows its unsubscribe link and unsubscribes.  Every
-# page is checked for console errors and CSP violations, <html lang> and
-# labelled fields; a screenshot of each is kept in
+# page is checked for console errors and CSP violations, <html lang>,
+# labelled fields, loading images and working links, and the database
+# for each change; a screenshot of each page is kept in
 # $top_builddir/tests/web/screenshots/.
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 if [ ! -x "$CHROMIUM" ]; then

@@ -19,13 +19,16 @@ PID at the end.
       the checks made on every screenshot
 
 Every page is checked for console errors, exceptions and CSP
-violations, for <html lang>, for a label on every form field, and a
-screenshot of it is saved in SHOTS and checked (PNG over 5 kB, more than
-one colour).  Exit status 0 when all is well, 1 with "FAIL: ..." lines
+violations, for <html lang>, for a label on every form field and a name
+on every button and link, for images that do not load, for Khmer text
+drawn with a Khmer font on km pages, and for links into heraldd that do
+not answer 200; a screenshot of it is saved in SHOTS and checked (PNG
+over 5 kB, more than one colour).  Exit status 0 when all is well, 1 with "FAIL: ..." lines
 otherwise, 77 when Chromium is missing.
 """
 import base64, email, email.policy, fcntl, glob, json, os, re, select, signal
-import sqlite3, struct, subprocess, sys, tempfile, time, zlib
+import sqlite3, struct, subprocess, sys, tempfile, time, urllib.error
+import urllib.request, zlib
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 STEP = float(os.environ.get("CDP_TIMEOUT", "20"))    # seconds per step
@@ -551,6 +554,7 @@ class Run:
         self.base, self.lst, self.maildir = base.rstrip("/"), lst, maildir
         self.db, self.shots = db, shots
         self.errs = []
+        self.checked = set()                # links known to work
         self.n = 0
         self.b = b
         self.page = Page(b)
@@ -560,9 +564,29 @@ class Run:
             self.errs.append(msg)
         return cond
 
+    def links_work(self):
+        """Every link of the page into heraldd answers 200 to a GET (GETs
+        change nothing, so /u/ and /c/ links are safe to try)."""
+        hrefs = self.page.eval("Array.from(document.links).map(function "
+                               "(a) { return a.href.split('#')[0]; })")
+        for h in sorted(set(hrefs)):
+            if not h.startswith(self.base + "/") or h in self.checked:
+                continue
+            self.checked.add(h)
+            try:
+                with urllib.request.urlopen(h, timeout=STEP) as r:
+                    code = r.status
+            except urllib.error.HTTPError as e:
+                code = e.code
+            except OSError as e:
+                code = e
+            self.expect(code == 200, "%s: its link %s answers %s"
+                        % (self.page.url, h, code))
+
     def shot(self, name, lang, form=False):
         """Check the page in the browser, keep its screenshot."""
         self.errs += self.page.check(lang, form)
+        self.links_work()
         self.n += 1
         path = os.path.join(self.shots, "%s.png" % name)
         print("screenshot %s (%s): %s" % (path, self.page.url,
@@ -789,6 +813,8 @@ def main(argv):
     finally:
         if b:
             b.close(quick=bool(killed))
+    print("%d pages checked, %d links into heraldd followed" % (
+        run.n, len(run.checked)))
     if run.b.favicon:
         print("note: GET /favicon.ico answered 404 (not counted as a fault)")
     for e in run.errs:
