@@ -49,7 +49,7 @@ echo "browser steps took $(($(date +%s) - started)) s"
 
 # The screenshots are the test's artifacts.
 n=$(ls "$T/shots"/*.png 2>/dev/null | wc -l)
-[ "$n" -eq 16 ] || fail "$n screenshots, expected 16"
+[ "$n" -eq 18 ] || fail "$n screenshots, expected 18"
 mkdir -p "$SHOTS" || fail "cannot make $SHOTS"
 rm -f "$SHOTS"/*.png
 for f in "$T/shots"/*.png; do

@@ -228,9 +228,7 @@ class Page:
                   "DOM.enable", "CSS.enable", "Network.enable"):
             self.cmd(d)
         self.cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WATCH})
-        self.cmd("Emulation.setDeviceMetricsOverride", {
-            "width": 1024, "height": 768, "deviceScaleFactor": 1,
-            "mobile": False})
+        self.metrics(1024, 768)
         self.url = None
         self.headers = {}                   # of the last page navigated to
 
@@ -375,6 +373,7 @@ class Page:
         for u in nameless:
             errs.append("%s: a button or link without text: %s" %
                         (self.url, u))
+        errs += self.narrow()
         if form and not self.eval("document.forms.length"):
             errs.append("%s: no form" % self.url)
         broken = self.eval("""Array.from(document.images).filter(function (i) {
@@ -391,6 +390,35 @@ class Page:
                 errs.append("%s: the Khmer heading is drawn with %s, not a "
                             "Khmer font" % (self.url, f))
         return errs
+
+    def metrics(self, width, height):
+        self.cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 1,
+            "mobile": width < 600})
+
+    def narrow(self, width=360):
+        """On a phone's width nothing sticks out sideways: what sticks
+        out is cut off, or makes the reader scroll for each line."""
+        self.metrics(width, 740)
+        try:
+            wide = self.eval("""(function () {
+                var w = document.documentElement.clientWidth, out = [];
+                if (document.documentElement.scrollWidth <= w) return out;
+                document.querySelectorAll('body *').forEach(function (e) {
+                    var r = e.getBoundingClientRect();
+                    if (r.right > w + 1 && r.width > 0 &&
+                        !Array.from(e.children).some(function (c) {
+                            return c.getBoundingClientRect().right > w + 1;
+                        }))
+                        out.push(e.outerHTML.slice(0, 120) + ' (right edge ' +
+                            Math.round(r.right) + ' px)');
+                });
+                return out;
+            })()""")
+        finally:
+            self.metrics(1024, 768)
+        return ["%s: wider than a %d px screen: %s" % (self.url, width, x)
+                for x in wide[:5]]
 
     def screenshot(self, path):
         m = self.cmd("Page.getLayoutMetrics")
@@ -636,14 +664,30 @@ class Run:
                     "%s is %s after the form, not pending"
                     % (addr, sub_state(self.db, self.lst, addr)))
 
-        _, m = wait_mail(self.maildir, addr,
+        f, m = wait_mail(self.maildir, addr,
                          lambda m: links(m, self.base + "/c/"),
                          "confirmation email")
         c = links(m, self.base + "/c/")[0]
-        p.navigate(c)
+        # The reader opens the email (its HTML part) and clicks the link.
+        p.navigate("file://" + self.save_html(f, m, tag + "-confirm",
+                                              images=False))
+        self.expect(addr in p.text(), "%s: the confirmation email does not "
+                    "name %s" % (p.url, addr))
+        self.shot("%s-3-confirm-mail" % tag, lang)
+        sel = "a[href^=%s]" % json.dumps(self.base + "/c/")
+        href = p.eval("(document.querySelector(%s) || {}).href"
+                      % json.dumps(sel))
+        self.expect(href == c, "%s: its link %r is not the text part's %r"
+                    % (p.url, href, c))
+        if href and not p.eval("document.querySelector(%s).target"
+                               % json.dumps(sel)):
+            p.click(sel)
+        else:
+            p.navigate(c)
+        self.expect(p.url == c, "the confirmation link led to %s" % p.url)
         self.expect(s["confirm_button"] in p.text(),
                     "%s: no %r button" % (p.url, s["confirm_button"]))
-        self.shot("%s-3-confirm" % tag, lang, form=True)
+        self.shot("%s-4-confirm" % tag, lang, form=True)
         self.expect(sub_state(self.db, self.lst, addr) == "pending",
                     "opening the /c/ page confirmed %s" % addr)
         p.click("form button")
@@ -653,7 +697,7 @@ class Run:
                                               addr, t[:300]))
         if lang == "en":
             self.expect("confirmed" in t, "%s: no 'confirmed'" % p.url)
-        self.shot("%s-4-confirmed" % tag, lang)
+        self.shot("%s-5-confirmed" % tag, lang)
         st = sub_state(self.db, self.lst, addr)
         self.expect(st == "confirmed", "%s is %s, not confirmed" % (addr, st))
         r = db_one(self.db, "SELECT lang, name FROM subscribers WHERE "
@@ -662,7 +706,7 @@ class Run:
                     "%s stored as %r, expected lang %s name %r" % (
                         addr, r, lang, name))
 
-    def save_html(self, f, m, tag):
+    def save_html(self, f, m, tag, images=True):
         """The message's HTML part as a file, its cid: images saved next
         to it and the references rewritten to their file names."""
         d = os.path.join(self.shots, "mail-" + tag)
@@ -685,8 +729,9 @@ class Run:
             if not self.expect(r in cids, "%s: cid:%s has no part" % (f, r)):
                 continue
             html = html.replace("cid:" + r, cids[r])
-        self.expect(refs, "%s: the HTML has no cid: image" % f)
-        path = os.path.join(d, "issue.html")
+        if images:
+            self.expect(refs, "%s: the HTML has no cid: image" % f)
+        path = os.path.join(d, "message.html")
         with open(path, "w", encoding="utf-8") as out:
             out.write(html)
         return path
@@ -703,7 +748,7 @@ class Run:
         if not u:
             raise Fail("%s: List-Unsubscribe has no /u/ link: %r" % (f, lu))
         p.navigate("file://" + self.save_html(f, m, tag))
-        self.shot("%s-5-issue-mail" % tag, None)
+        self.shot("%s-6-issue-mail" % tag, None)
         self.expect(p.eval("document.images.length") > 0,
                     "%s: the issue shows no image" % p.url)
         # The archived copy, as a reader who follows "View online".
@@ -717,7 +762,7 @@ class Run:
             p.navigate(online[0])
             self.expect("/u/" not in p.eval("document.body.innerHTML"),
                         "%s: the archived page has a personal link" % p.url)
-            self.shot("%s-6-issue-archive" % tag, lang)
+            self.shot("%s-7-issue-archive" % tag, lang)
             # It depends on Accept-Language and may be cached: it must
             # say so (RFC 9110, 12.5.5), or a cache serves one language
             # to readers of the other.  The same browser reads it for
@@ -729,7 +774,7 @@ class Run:
                         "Accept-Language'" % (p.url, p.headers.get(
                             "cache-control")))
             p.navigate("file://" + os.path.join(self.shots, "mail-" + tag,
-                                                "issue.html"))
+                                                "message.html"))
         # The unsubscribe link of the message, followed by a click, from
         # a browser that asks for the other language: the page comes in
         # the subscriber's.
@@ -749,7 +794,7 @@ class Run:
                     "%s: no %r button for %s" % (p.url,
                                                  s["unsubscribe_button"],
                                                  addr))
-        self.shot("%s-7-unsubscribe" % tag, lang, form=True)
+        self.shot("%s-8-unsubscribe" % tag, lang, form=True)
         self.expect(sub_state(self.db, self.lst, addr) == "confirmed",
                     "opening the /u/ page changed %s" % addr)
         p.click("form button")
@@ -757,7 +802,7 @@ class Run:
         self.expect(s["unsubscribed_title"] in t,
                     "%s: no %r: %r" % (p.url, s["unsubscribed_title"],
                                        t[:300]))
-        self.shot("%s-8-unsubscribed" % tag, lang)
+        self.shot("%s-9-unsubscribed" % tag, lang)
         st = sub_state(self.db, self.lst, addr)
         self.expect(st == "unsubscribed", "%s is %s, not unsubscribed"
                     % (addr, st))
