@@ -8,9 +8,10 @@ instead of hanging it, and the browser's process group is killed by its
 PID at the end.
 
   cdp.py subscribe BASE LIST MAILDIR DB SHOTS READER...
-      each READER ("EMAIL|LANG|NAME") fills the subscribe form, picks
-      its language, submits, takes the /c/ link of the confirmation
-      email captured in MAILDIR, opens it and clicks Confirm
+      each READER ("EMAIL|LANG|NAME") types into the subscribe form,
+      picks its language, submits (a km reader with the Enter key),
+      opens the HTML confirmation email captured in MAILDIR, clicks its
+      /c/ link and then Confirm
   cdp.py issue BASE LIST MAILDIR DB SHOTS ISSUE READER...
       each READER opens the issue it received (its HTML part with the
       cid: images saved next to it), the archived page, follows the
@@ -22,9 +23,10 @@ Every page is checked for console errors, exceptions and CSP
 violations, for <html lang>, for a label on every form field and a name
 on every button and link, for images that do not load, for Khmer text
 drawn with a Khmer font on km pages, and for links into heraldd that do
-not answer 200; a screenshot of it is saved in SHOTS and checked (PNG
-over 5 kB, more than one colour).  Exit status 0 when all is well, 1 with "FAIL: ..." lines
-otherwise, 77 when Chromium is missing.
+not answer 200, also on a 360 px wide screen for anything sticking out
+sideways; a screenshot of it is saved in SHOTS and checked (PNG over
+5 kB, more than one colour).  Exit status 0 when all is well, 1 with
+"FAIL: ..." lines otherwise, 77 when Chromium is missing.
 """
 import base64, email, email.policy, fcntl, glob, json, os, re, select, signal
 import sqlite3, struct, subprocess, sys, tempfile, time, urllib.error
