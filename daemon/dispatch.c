@@ -513,7 +513,12 @@ dispatch_tick(struct dispatch *d, int64_t now_ms)
 	struct campaign	*c;
 	char		*cause = NULL;
 
-	d->next_tick_ms = now_ms + DISPATCH_TICK_MS;
+	/*
+	 * Tick just after each second of the clock turns: an issue due at
+	 * second T starts within a few milliseconds of T, not up to a
+	 * second later.
+	 */
+	d->next_tick_ms = (now_ms / DISPATCH_TICK_MS + 1) * DISPATCH_TICK_MS + 5;
 	if (d->stopping)
 		return;
 
