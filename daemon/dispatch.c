@@ -26,6 +26,7 @@
 #define DISPATCH_TICK_MS	1000
 /* Claimed ahead of free connections, to keep them busy. */
 #define DISPATCH_PREFETCH	2
+#define DISPATCH_HOLD_MAX_US	20000	/* results wait for others at most */
 /* Back off from a relay that refused connections: first, then most. */
 #define DISPATCH_RELAY_BACKOFF	5
 #define DISPATCH_RELAY_MAXOFF	300
@@ -90,6 +91,8 @@ struct dispatch {
 	struct store_result	*results;
 	struct job		**result_jobs;
 	size_t			 nresults, capresults;
+	int64_t			 first_result_us; /* the oldest in results */
+	int64_t			 hold_us;	/* the last commit's duration */
 	struct buf		 msg;
 	char			 status[256];
 };
@@ -609,6 +612,32 @@ dispatch_tick(struct dispatch *d, int64_t now_ms)
 	free(ids);
 }
 
+/* For the commit's timing: monotonic microseconds. */
+static int64_t
+dispatch_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Whether the results in hand should wait for replies about to come.  The
+ * connections hold their next final dot until their results are committed
+ * (gate_dot), so a result that just misses a commit costs its connection
+ * a whole commit more: with several connections, one commit for the
+ * results of a round beats one as soon as the first arrives.  They wait
+ * at most as long as the last commit took.
+ */
+static int
+dispatch_hold(struct dispatch *d, int64_t now_us)
+{
+	return d->nresults > 0 && !d->stopping &&
+	    now_us < d->first_result_us + d->hold_us &&
+	    smtp_replies_due(d->smtp) > 0;
+}
+
 static void
 dispatch_result_push(struct dispatch *d, struct job *j, const char *state,
     long code, const char *reply, int64_t next, int bounce)
@@ -622,6 +651,8 @@ dispatch_result_push(struct dispatch *d, struct job *j, const char *state,
 		d->result_jobs = xreallocarray(d->result_jobs, d->capresults,
 		    sizeof(*d->result_jobs));
 	}
+	if (d->nresults == 0)
+		d->first_result_us = dispatch_now_us();
 	r = &d->results[d->nresults];
 	memset(r, 0, sizeof(*r));
 	r->delivery_id = j->delivery_id;
@@ -799,6 +830,7 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 {
 	size_t	 free_slots, want, i;
 	char	*cause = NULL;
+	int64_t	 t0;
 	int	 rv = 0;
 
 	free_slots = (size_t)smtp_idle_slots(d->smtp);
@@ -820,6 +852,7 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 		if (!any)
 			return 0;
 	}
+	t0 = dispatch_now_us();
 	if (store_begin(d->st, &cause) != 0)
 		goto fail;
 	if (d->nresults > 0 && store_results(d->st, d->results, d->nresults,
@@ -831,6 +864,9 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 	}
 	if (store_commit(d->st, &cause) != 0)
 		goto fail_rollback;
+	d->hold_us = dispatch_now_us() - t0;
+	if (d->hold_us > DISPATCH_HOLD_MAX_US)
+		d->hold_us = DISPATCH_HOLD_MAX_US;
 	/* Recorded: the connections may finish their next messages. */
 	smtp_ack(d->smtp);
 	if (d->old_smtp != NULL)
@@ -978,8 +1014,14 @@ dispatch_wait(struct dispatch *d, int timeout_ms, int fd)
 		if (next < until)
 			until = next;
 	}
-	if (d->nresults > 0)
+	if (d->nresults > 0) {
+		int64_t	us = dispatch_now_us();
+
 		until = now;
+		if (dispatch_hold(d, us))
+			until += (d->first_result_us + d->hold_us - us + 999) /
+			    1000;
+	}
 	if (until - now < timeout_ms)
 		timeout_ms = until > now ? (int)(until - now) : 0;
 	memset(&w, 0, sizeof(w));
@@ -1011,7 +1053,8 @@ dispatch_step(struct dispatch *d)
 		dispatch_tick(d, now_ms);
 		dispatch_finish(d);
 	}
-	if (dispatch_exchange(d, now_ms) != 0)
+	if (!dispatch_hold(d, dispatch_now_us()) &&
+	    dispatch_exchange(d, now_ms) != 0)
 		rv = -1;
 	if (!d->stopping)
 		dispatch_send(d, now_ms);
