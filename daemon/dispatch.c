@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct dispatch;
 
 static int	dispatch_exchange(struct dispatch *, int64_t);
 static void	dispatch_done(const struct smtp_result *, void *);
+static void	*dispatch_committer(void *);
 
 /* A claimed message: waiting for a connection, or in flight. */
 struct job {
@@ -94,6 +96,18 @@ struct dispatch {
 	int64_t			 first_result_us; /* the oldest in results */
 	int64_t			 hold_us;	/* the last commit's duration */
 	struct buf		 msg;
+	/*
+	 * The committer thread runs COMMIT (an fsync, mostly waiting for
+	 * the disk) while this thread renders the next messages.
+	 */
+	pthread_t		 cm_thread;
+	int			 cm_started;
+	pthread_mutex_t		 cm_lock;
+	pthread_cond_t		 cm_cond;
+	enum { CM_IDLE, CM_RUN, CM_DONE, CM_QUIT } cm_state;
+	int			 cm_rv;
+	char			*cm_cause;
+	int64_t			 cm_us;		/* how long COMMIT took */
 	char			 status[256];
 };
 
@@ -276,6 +290,14 @@ dispatch_new(const struct config *conf, struct store *st, char **cause)
 	d = xcalloc(1, sizeof(*d));
 	d->conf = conf;
 	d->st = st;
+	pthread_mutex_init(&d->cm_lock, NULL);
+	pthread_cond_init(&d->cm_cond, NULL);
+	if ((errno = pthread_create(&d->cm_thread, NULL, dispatch_committer,
+	    d)) != 0) {
+		xasprintf(cause, "pthread_create: %s", strerror(errno));
+		goto fail;
+	}
+	d->cm_started = 1;
 	if (dispatch_secrets(conf, &d->key, &d->keylen, &d->password,
 	    cause) != 0)
 		goto fail;
@@ -311,6 +333,15 @@ dispatch_free(struct dispatch *d)
 		d->campaigns = c->next;
 		dispatch_campaign_free(c);
 	}
+	if (d->cm_started) {
+		pthread_mutex_lock(&d->cm_lock);
+		d->cm_state = CM_QUIT;
+		pthread_cond_broadcast(&d->cm_cond);
+		pthread_mutex_unlock(&d->cm_lock);
+		pthread_join(d->cm_thread, NULL);
+	}
+	pthread_cond_destroy(&d->cm_cond);
+	pthread_mutex_destroy(&d->cm_lock);
 	if (d->smtp != NULL)
 		smtp_free(d->smtp);
 	if (d->old_smtp != NULL)
@@ -825,10 +856,79 @@ dispatch_claim(struct dispatch *d, size_t want, int64_t now_ms)
  * one fsync per round, and a message is `sending` in the database before
  * SMTP sees it.
  */
+static void	dispatch_send(struct dispatch *, int64_t, size_t);
+
+/*
+ * The committer thread: COMMIT, then let the connections send the final
+ * dots the commit was holding back (gate_dot).  Nothing else uses the
+ * store meanwhile: the loop only renders and submits (dispatch_commit).
+ */
+static void *
+dispatch_committer(void *arg)
+{
+	struct dispatch	*d = arg;
+	char		*cause;
+	int64_t		 t0;
+	int		 rv;
+
+	pthread_mutex_lock(&d->cm_lock);
+	for (;;) {
+		while (d->cm_state == CM_IDLE || d->cm_state == CM_DONE)
+			pthread_cond_wait(&d->cm_cond, &d->cm_lock);
+		if (d->cm_state == CM_QUIT)
+			break;
+		pthread_mutex_unlock(&d->cm_lock);
+		cause = NULL;
+		t0 = dispatch_now_us();
+		if ((rv = store_commit(d->st, &cause)) == 0) {
+			smtp_ack(d->smtp);
+			if (d->old_smtp != NULL)
+				smtp_ack(d->old_smtp);
+		}
+		pthread_mutex_lock(&d->cm_lock);
+		d->cm_us = dispatch_now_us() - t0;
+		d->cm_rv = rv;
+		d->cm_cause = cause;
+		d->cm_state = CM_DONE;
+		pthread_cond_broadcast(&d->cm_cond);
+	}
+	pthread_mutex_unlock(&d->cm_lock);
+	return NULL;
+}
+
+/*
+ * Commit the open transaction and acknowledge its results; meanwhile
+ * render and submit up to nsafe ready jobs, whose `sending` an earlier
+ * round committed.  Results pushed meanwhile (a message that cannot be
+ * rendered) go after the ones being committed.
+ */
+static int
+dispatch_commit(struct dispatch *d, size_t nsafe, int64_t now_ms,
+    char **cause)
+{
+	int	rv;
+
+	pthread_mutex_lock(&d->cm_lock);
+	d->cm_state = CM_RUN;
+	pthread_cond_broadcast(&d->cm_cond);
+	pthread_mutex_unlock(&d->cm_lock);
+	if (!d->stopping && nsafe > 0)
+		dispatch_send(d, now_ms, nsafe);
+	pthread_mutex_lock(&d->cm_lock);
+	while (d->cm_state != CM_DONE)
+		pthread_cond_wait(&d->cm_cond, &d->cm_lock);
+	d->cm_state = CM_IDLE;
+	rv = d->cm_rv;
+	*cause = d->cm_cause;
+	d->cm_cause = NULL;
+	pthread_mutex_unlock(&d->cm_lock);
+	return rv;
+}
+
 static int
 dispatch_exchange(struct dispatch *d, int64_t now_ms)
 {
-	size_t	 free_slots, want, i;
+	size_t	 free_slots, want, i, nsafe, ndone;
 	char	*cause = NULL;
 	int64_t	 t0;
 	int	 rv = 0;
@@ -853,6 +953,8 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 			return 0;
 	}
 	t0 = dispatch_now_us();
+	nsafe = d->nready;
+	ndone = d->nresults;
 	if (store_begin(d->st, &cause) != 0)
 		goto fail;
 	if (d->nresults > 0 && store_results(d->st, d->results, d->nresults,
@@ -862,21 +964,26 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 		rv = -1;
 		goto rollback;
 	}
-	if (store_commit(d->st, &cause) != 0)
+	/* Recorded, the connections may finish their next messages. */
+	t0 = dispatch_now_us() - t0;
+	if (dispatch_commit(d, nsafe, now_ms, &cause) != 0)
 		goto fail_rollback;
-	d->hold_us = dispatch_now_us() - t0;
+	d->hold_us = t0 + d->cm_us;
 	if (d->hold_us > DISPATCH_HOLD_MAX_US)
 		d->hold_us = DISPATCH_HOLD_MAX_US;
-	/* Recorded: the connections may finish their next messages. */
-	smtp_ack(d->smtp);
-	if (d->old_smtp != NULL)
-		smtp_ack(d->old_smtp);
-	for (i = 0; i < d->nresults; i++) {
+	for (i = 0; i < ndone; i++) {
 		d->result_jobs[i]->c->refs--;
 		dispatch_job_free(d->result_jobs[i]);
 		free((char *)d->results[i].reply);
 	}
-	d->nresults = 0;
+	d->nresults -= ndone;
+	if (d->nresults > 0) {
+		memmove(d->results, d->results + ndone,
+		    d->nresults * sizeof(*d->results));
+		memmove(d->result_jobs, d->result_jobs + ndone,
+		    d->nresults * sizeof(*d->result_jobs));
+		d->first_result_us = dispatch_now_us();
+	}
 	return 0;
 fail_rollback:
 	log_warnx("recording results: %s; %zu result%s kept, trying again",
@@ -905,7 +1012,7 @@ fail:
 
 /* Hand ready jobs to free connections, within the rate limits. */
 static void
-dispatch_send(struct dispatch *d, int64_t now_ms)
+dispatch_send(struct dispatch *d, int64_t now_ms, size_t max)
 {
 	struct job	*j;
 	struct token	 tk;
@@ -913,7 +1020,8 @@ dispatch_send(struct dispatch *d, int64_t now_ms)
 	const char	*why;
 	struct render_rcpt rc;
 
-	while ((j = d->ready) != NULL && smtp_idle_slots(d->smtp) > 0) {
+	while ((j = d->ready) != NULL && smtp_idle_slots(d->smtp) > 0 &&
+	    max-- > 0) {
 		if (!limit_take(&d->limits, now_ms))
 			break;
 		d->ready = j->next;
@@ -1057,7 +1165,7 @@ dispatch_step(struct dispatch *d)
 	    dispatch_exchange(d, now_ms) != 0)
 		rv = -1;
 	if (!d->stopping)
-		dispatch_send(d, now_ms);
+		dispatch_send(d, now_ms, SIZE_MAX);
 	return rv;
 }
 
