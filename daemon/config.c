@@ -162,6 +162,8 @@ static const struct ckey ckeys[] = {
 	    10000),
 	NUM("http.connection_timeout", CK_DURATION, http.connection_timeout, 30,
 	    1, HOUR),
+	NUM("http.threads", CK_INT, http.threads, 2, 1, 64),
+	NUM("http.trust_proxy", CK_BOOL, http.trust_proxy, 1, 0, 1),
 
 	NUM("delivery.max_age", CK_DURATION, delivery.max_age, 4 * DAY, HOUR,
 	    30 * DAY),
@@ -340,6 +342,8 @@ listen_split(const char *s, char **host, int *port)
 static const char *
 check_listen(const char *s)
 {
+	if (strcmp(s, "none") == 0)
+		return NULL;
 	return listen_split(s, NULL, NULL);
 }
 
@@ -984,7 +988,9 @@ config_finish(struct cload *cl)
 
 	free(conf->http.listen_host);
 	conf->http.listen_host = NULL;
-	if ((why = listen_split(conf->http.listen, &conf->http.listen_host,
+	conf->http.listen_port = 0;
+	if (strcmp(conf->http.listen, "none") != 0 &&
+	    (why = listen_split(conf->http.listen, &conf->http.listen_host,
 	    &conf->http.listen_port)) != NULL)
 		error_at(cl, "http.listen", "http.listen \"%s\" %s",
 		    conf->http.listen, why);

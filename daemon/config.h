@@ -59,7 +59,7 @@ struct config {
 
 	struct {
 		char	*listen;	/* as written: "127.0.0.1:8025" */
-		char	*listen_host;	/* without brackets: "::1" */
+		char	*listen_host;	/* without brackets: "::1"; NULL: none */
 		int	 listen_port;
 		char	*base_url;	/* required; no trailing slash */
 		char	*secret_file;
@@ -69,6 +69,8 @@ struct config {
 		int	 subscribes_per_address_per_day;
 		int	 max_connections;
 		int	 connection_timeout;
+		int	 threads;		/* serving threads */
+		int	 trust_proxy;		/* bool: X-Forwarded-For */
 	} http;
 
 	struct {

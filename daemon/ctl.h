@@ -125,5 +125,7 @@ int	ctl_status(struct ctl *, const struct ctl_cmd *, int, char **);
 int	ctl_issue_state(struct ctl *, const struct ctl_cmd *, int, char **);
 int	ctl_retry(struct ctl *, const struct ctl_cmd *, int, char **);
 int	ctl_send_test(struct ctl *, const struct ctl_cmd *, int, char **);
+/* Mail to unsubscribe+TOKEN@ and bounces+TOKEN@ (ctl_inbound.c). */
+int	ctl_inbound(struct ctl *, const struct ctl_cmd *, int, char **);
 
 #endif

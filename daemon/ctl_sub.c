@@ -7,8 +7,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include "buf.h"
+#include "config.h"
 #include "ctl.h"
 #include "json.h"
 #include "store.h"
@@ -62,6 +64,70 @@ ctl_attrs_json(struct json *j, const struct store_subscriber *r)
 	json_close(j, '}');
 }
 
+/*
+ * sub add --confirm: the subscription is pending and heraldd emails a
+ * confirmation link, as for a subscription from the web form, within
+ * the configuration's http.subscribes_per_address_per_day.
+ */
+static int
+ctl_sub_add_confirm(struct ctl *ctl, const char *list, const char *email,
+    const char *name, const char *lang)
+{
+	static const char *const outcomes[] = {
+		[STORE_SUBSCRIBE_CONFIRMED] = "confirmed",
+		[STORE_SUBSCRIBE_QUEUED] = "queued",
+		[STORE_SUBSCRIBE_LIMITED] = "limited",
+		[STORE_SUBSCRIBE_ALREADY] = "already",
+	};
+	struct ctl_job	 job;
+	struct buf	 b = BUF_INIT;
+	struct json	 j;
+	char		*cause = NULL;
+	int		 rc, out;
+
+	memset(&job, 0, sizeof(job));
+	if ((rc = ctl_config(ctl, &job, 1)) != 0)
+		goto done;
+	if ((rc = ctl_open(ctl)) != 0)
+		goto done;
+	if (store_web_subscribe(ctl->st, list, email, name, lang, "cli",
+	    (int64_t)time(NULL), job.conf->http.subscribes_per_address_per_day,
+	    &out, &cause) == -1) {
+		rc = ctl_store_fail(ctl, cause);
+		goto done;
+	}
+	rc = EX_OK;
+	if (ctl->json) {
+		json_init(&j, &b);
+		json_open(&j, NULL, '{');
+		json_str(&j, "list", list);
+		json_str(&j, "email", email);
+		json_str(&j, "outcome", outcomes[out]);
+		json_str(&j, "state", out == STORE_SUBSCRIBE_QUEUED ||
+		    out == STORE_SUBSCRIBE_LIMITED ? "pending" : "confirmed");
+		json_close(&j, '}');
+		ctl_json_print(&b);
+	} else if (out == STORE_SUBSCRIBE_QUEUED)
+		printf("%s is pending on %s; heraldd will email a "
+		    "confirmation link\n", email, list);
+	else if (out == STORE_SUBSCRIBE_LIMITED) {
+		ctl_warnx("%s is pending on %s, but no confirmation was "
+		    "sent: %d already went to this address in the last 24 "
+		    "hours (http.subscribes_per_address_per_day)", email, list,
+		    job.conf->http.subscribes_per_address_per_day);
+		rc = EX_TEMPFAIL;
+	} else if (out == STORE_SUBSCRIBE_ALREADY)
+		printf("%s is already subscribed to %s; nothing sent\n",
+		    email, list);
+	else
+		printf("subscribed %s to %s (the list is single opt-in: no "
+		    "confirmation needed)\n", email, list);
+done:
+	ctl_job_free(&job);
+	buf_free(&b);
+	return rc;
+}
+
 int
 ctl_sub_add(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
     char **argv)
@@ -70,6 +136,7 @@ ctl_sub_add(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
 		{ "name", required_argument, NULL, 'n' },
 		{ "lang", required_argument, NULL, 'l' },
 		{ "attr", required_argument, NULL, 'a' },
+		{ "confirm", no_argument, NULL, 'C' },
 		COMMON_OPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -79,7 +146,7 @@ ctl_sub_add(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
 	size_t			 nattrs = 0, k;
 	const char		*name = NULL, *lang = NULL, *was;
 	char			*email = NULL, *lnorm = NULL, *cause = NULL;
-	int			 ch, rc;
+	int			 ch, rc, confirm = 0;
 
 	optind = 0;
 	attrs = xcalloc(argc, sizeof(*attrs));
@@ -91,6 +158,9 @@ ctl_sub_add(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
 			break;
 		case 'l':
 			lang = optarg;
+			break;
+		case 'C':
+			confirm = 1;
 			break;
 		case 'a':
 			if (ctl_attr_parse(optarg, &attrs[nattrs]) == -1)
@@ -127,6 +197,15 @@ ctl_sub_add(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
 	}
 	if (ctl_addr("address", argv[1], &email) == -1)
 		goto done;
+	if (confirm) {
+		if (nattrs > 0) {
+			ctl_warnx("--attr cannot be used with --confirm");
+			rc = EX_USAGE;
+			goto done;
+		}
+		rc = ctl_sub_add_confirm(ctl, argv[0], email, name, lnorm);
+		goto done;
+	}
 	if ((rc = ctl_open(ctl)) != 0)
 		goto done;
 	if (store_sub_add(ctl->st, argv[0], email, name, lnorm, attrs, nattrs,

@@ -17,9 +17,11 @@
 #include "issue.h"
 #include "limit.h"
 #include "log.h"
+#include "mailq.h"
 #include "render.h"
 #include "smtp.h"
 #include "store.h"
+#include "stored.h"
 #include "token.h"
 #include "xmalloc.h"
 
@@ -81,6 +83,7 @@ struct dispatch {
 	char			*password;
 	struct limits		 limits;
 	struct campaign		*campaigns;
+	struct mailq		*mq;		/* confirmations, sent first */
 	struct campaign		*rr;		/* round-robin position */
 	struct job		*ready, *ready_tail;
 	size_t			 nready;
@@ -311,6 +314,7 @@ dispatch_new(const struct config *conf, struct store *st, char **cause)
 	if (dispatch_seed_limits(d, cause) != 0)
 		goto fail;
 	d->data_version = -1;
+	d->mq = mailq_new();
 	return d;
 fail:
 	dispatch_free(d);
@@ -350,6 +354,7 @@ dispatch_free(struct dispatch *d)
 	free(d->results);
 	free(d->result_jobs);
 	buf_free(&d->msg);
+	mailq_free(d->mq);
 	free(d);
 }
 
@@ -453,31 +458,6 @@ dispatch_inflight(struct dispatch *d)
 	return d->inflight;
 }
 
-/* The files of a stored issue, served to the issue parser by name. */
-struct dispatch_files {
-	struct store_file	*v;
-	size_t			 n;
-};
-
-static int
-dispatch_file_loader(void *arg, const char *path, unsigned char **data,
-    size_t *len, char **cause)
-{
-	struct dispatch_files	*f = arg;
-	size_t			 i;
-
-	for (i = 0; i < f->n; i++) {
-		if (strcmp(f->v[i].name, path) != 0)
-			continue;
-		*data = xmalloc(f->v[i].len ? f->v[i].len : 1);
-		memcpy(*data, f->v[i].data, f->v[i].len);
-		*len = f->v[i].len;
-		return 0;
-	}
-	xasprintf(cause, "%s: not stored with the issue", path);
-	return -1;
-}
-
 /* Load issue id from the store and prepare it for sending. */
 static struct campaign *
 dispatch_load(struct dispatch *d, int64_t id)
@@ -487,25 +467,18 @@ dispatch_load(struct dispatch *d, int64_t id)
 	struct store_list	*sl = NULL;
 	struct campaign		*c = NULL;
 	struct errlist		 errs = ERRLIST_INIT;
-	struct issue_limits	 lim;
 	struct render_env	 env;
 	struct render_list	 rl;
 	struct issue		*is;
-	struct dispatch_files	 df;
 	size_t			 nfiles = 0;
-	char			*cause = NULL, *name = NULL;
+	char			*cause = NULL;
 
 	if ((si = store_issue_load(d->st, id, &files, &nfiles,
 	    &cause)) == NULL) {
 		log_warnx("issue %lld: %s", (long long)id, cause);
 		goto done;
 	}
-	issue_limits_default(&lim);
-	xasprintf(&name, "issue %lld", (long long)id);
-	df.v = files;
-	df.n = nfiles;
-	is = issue_parse(name, si->source, si->source_len, &lim,
-	    dispatch_file_loader, &df, &errs);
+	is = stored_issue_parse(si, files, nfiles, &errs);
 	if (is == NULL) {
 		errlist_print(&errs, stderr, "heraldd");
 		log_warnx("issue %lld: cannot be parsed any more; paused",
@@ -531,13 +504,7 @@ dispatch_load(struct dispatch *d, int64_t id)
 	env.postal_address = d->conf->sender.postal_address;
 	env.key = d->key;
 	env.keylen = d->keylen;
-	memset(&rl, 0, sizeof(rl));
-	rl.id = sl->id;
-	rl.name = sl->name;
-	rl.title = sl->title;
-	rl.from_address = sl->from_addr;
-	rl.from_name = sl->from_name;
-	rl.reply_to = sl->reply_to;
+	stored_render_list(sl, &rl);
 	c = xcalloc(1, sizeof(*c));
 	c->id = id;
 	c->list_id = sl->id;
@@ -562,7 +529,6 @@ done:
 	store_list_free(sl);
 	store_issue_free(si);
 	store_files_free(files, nfiles);
-	free(name);
 	free(cause);
 	return c;
 }
@@ -711,6 +677,10 @@ dispatch_done(const struct smtp_result *res, void *arg)
 	int			 bounce = 0, backoff;
 
 	d->inflight--;
+	if (mailq_owns(res->id)) {
+		mailq_done(d->mq, res, conf);
+		return;
+	}
 	switch (res->outcome) {
 	case SMTP_SENT:
 		state = result = "sent";
@@ -931,16 +901,21 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 	size_t	 free_slots, want, i, nsafe, ndone;
 	char	*cause = NULL;
 	int64_t	 t0;
-	int	 rv = 0;
+	int	 rv = 0, mq;
 
 	free_slots = (size_t)smtp_idle_slots(d->smtp);
 	want = 0;
 	if (!d->stopping && now_ms >= d->relay_until_ms &&
 	    d->nready < free_slots + DISPATCH_PREFETCH)
 		want = free_slots + DISPATCH_PREFETCH - d->nready;
-	if (d->nresults == 0 && want == 0)
+	/* The mail queue: looked at once a second, and claimed first. */
+	mq = !d->stopping && now_ms >= d->relay_until_ms &&
+	    mailq_due(d->mq, now_ms);
+	if (d->nresults == 0 && mailq_nresults(d->mq) == 0 && want == 0 &&
+	    !mq)
 		return 0;
-	if (d->nresults == 0 && !d->stopping) {
+	if (d->nresults == 0 && mailq_nresults(d->mq) == 0 && !mq &&
+	    !d->stopping) {
 		/* Nothing to record: only claim if someone has work. */
 		struct campaign	*c;
 		int		 any = 0;
@@ -960,6 +935,10 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 	if (d->nresults > 0 && store_results(d->st, d->results, d->nresults,
 	    now_ms / 1000, &cause) != 0)
 		goto fail_rollback;
+	if (mailq_record(d->mq, d->st, now_ms / 1000, &cause) != 0 ||
+	    (mq && mailq_claim(d->mq, d->st, now_ms,
+	    free_slots + DISPATCH_PREFETCH, &cause) != 0))
+		goto fail_rollback;
 	if (dispatch_claim(d, want, now_ms) != 0) {
 		rv = -1;
 		goto rollback;
@@ -971,6 +950,7 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 	d->hold_us = t0 + d->cm_us;
 	if (d->hold_us > DISPATCH_HOLD_MAX_US)
 		d->hold_us = DISPATCH_HOLD_MAX_US;
+	mailq_committed(d->mq);
 	for (i = 0; i < ndone; i++) {
 		d->result_jobs[i]->c->refs--;
 		dispatch_job_free(d->result_jobs[i]);
@@ -992,6 +972,7 @@ fail_rollback:
 	rv = -1;
 rollback:
 	store_rollback(d->st);
+	mailq_abort(d->mq);
 	/* Claimed jobs were not committed: forget them; results stay. */
 	while (d->ready != NULL && rv != 0) {
 		struct job	*j = d->ready;
@@ -1020,6 +1001,13 @@ dispatch_send(struct dispatch *d, int64_t now_ms, size_t max)
 	const char	*why;
 	struct render_rcpt rc;
 
+	/*
+	 * max < SIZE_MAX: called by dispatch_commit, while the mail queue's
+	 * latest claims may not be committed yet; it goes next time.
+	 */
+	if (max == SIZE_MAX)
+		d->inflight += mailq_send(d->mq, d->smtp, &d->limits, d->conf,
+		    d->key, d->keylen, now_ms);
 	while ((j = d->ready) != NULL && smtp_idle_slots(d->smtp) > 0 &&
 	    max-- > 0) {
 		if (!limit_take(&d->limits, now_ms))
@@ -1116,13 +1104,14 @@ dispatch_wait(struct dispatch *d, int timeout_ms, int fd)
 	int64_t			 now = dispatch_now_ms(), until;
 
 	until = d->next_tick_ms;
-	if (d->nready > 0 && smtp_idle_slots(d->smtp) > 0) {
+	if (d->nready + mailq_nready(d->mq) > 0 &&
+	    smtp_idle_slots(d->smtp) > 0) {
 		int64_t	next = limit_next(&d->limits, now);
 
 		if (next < until)
 			until = next;
 	}
-	if (d->nresults > 0) {
+	if (d->nresults > 0 || mailq_nresults(d->mq) > 0) {
 		int64_t	us = dispatch_now_us();
 
 		until = now;

@@ -38,14 +38,22 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "  --force           remove even when the list has issues\n",
 	    ctl_list_rm },
 	{ "sub", "add", "LIST EMAIL [--name NAME] [--lang TAG] "
-	    "[--attr KEY=VALUE ...]",
+	    "[--attr KEY=VALUE ...] [--confirm]",
 	    "Subscribe EMAIL to LIST, confirmed at once (the coordinator vouches\n"
 	    "for it; recorded with source \"cli\").  A known subscriber is\n"
 	    "updated: --name and --lang replace, --attr adds or replaces one\n"
 	    "attribute.  Someone who unsubscribed is subscribed again.\n\n"
+	    "With --confirm, double opt-in as from the web form: on a double\n"
+	    "opt-in list the subscription is pending and heraldd emails a\n"
+	    "confirmation link, ahead of newsletters; --name and --lang only\n"
+	    "fill what is unknown.  At most http.subscribes_per_address_per_day\n"
+	    "confirmations go to one address a day: past that it stays pending,\n"
+	    "nothing is sent and the exit code is 75.  Nothing is sent to\n"
+	    "someone already confirmed; a single opt-in list confirms at once.\n\n"
 	    "  --name NAME       display name (one line)\n"
 	    "  --lang TAG        language tag, such as en or km\n"
-	    "  --attr KEY=VALUE  an attribute for templates (repeatable)\n",
+	    "  --attr KEY=VALUE  an attribute for templates (repeatable)\n"
+	    "  --confirm         ask the subscriber to confirm by email\n",
 	    ctl_sub_add },
 	{ "sub", "rm", "LIST EMAIL",
 	    "Unsubscribe EMAIL from LIST.  The subscription is kept, marked\n"
@@ -133,6 +141,16 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "any was not sent.\n\n"
 	    "  --to EMAIL        a recipient (repeatable)\n",
 	    ctl_send_test },
+	{ NULL, "inbound", "RECIPIENT",
+	    "Take one email on standard input, sent to RECIPIENT, as an MTA's\n"
+	    "pipe transport delivers it (Postfix: argv=heraldctl inbound\n"
+	    "${recipient}).  unsubscribe+TOKEN@BOUNCE_DOMAIN, the mailto of\n"
+	    "every List-Unsubscribe header, unsubscribes (source \"mailto\");\n"
+	    "bounces+TOKEN@BOUNCE_DOMAIN, the VERP return path, records a bounce\n"
+	    "when the message is a failure report with a 5.x.x Status (source\n"
+	    "\"dsn\").  Exits 0 when done, 67 for an unknown or forged address\n"
+	    "(the MTA bounces it), 75 when the database is busy (it retries).\n\n",
+	    ctl_inbound },
 };
 #define CTL_NCMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "errlist.h"
+#include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "store.h"
@@ -81,7 +82,7 @@ heraldd_now_ms(void)
  */
 static struct config *
 heraldd_reload(const char *path, struct config *conf, struct dispatch *d,
-    int debug)
+    struct http *h, int debug)
 {
 	struct errlist	 errs = ERRLIST_INIT;
 	struct config	*nconf;
@@ -103,10 +104,26 @@ heraldd_reload(const char *path, struct config *conf, struct dispatch *d,
 	if (strcmp(nconf->database, conf->database) != 0)
 		log_warnx("database changed to %s: that takes a restart; "
 		    "still using %s", nconf->database, conf->database);
+	if (strcmp(nconf->http.listen, conf->http.listen) != 0)
+		log_warnx("http.listen changed to %s: that takes a restart; "
+		    "still on %s", nconf->http.listen, conf->http.listen);
+	if (http_reload(h, nconf, &cause) != 0) {
+		log_warnx("configuration not reloaded: %s; the old one stays",
+		    cause);
+		free(cause);
+		config_free(nconf);
+		notify_ready();
+		return conf;
+	}
 	if (dispatch_reload(d, nconf, &cause) != 0) {
 		log_warnx("configuration not reloaded: %s; the old one stays",
 		    cause);
 		free(cause);
+		/* The web side goes back to the old one too. */
+		if (http_reload(h, conf, &cause) != 0) {
+			log_warnx("web: %s", cause);
+			free(cause);
+		}
 		config_free(nconf);
 		notify_ready();
 		return conf;
@@ -126,10 +143,12 @@ heraldd_run(const char *path, struct config *conf, int debug)
 {
 	struct store	*st;
 	struct dispatch	*d;
+	struct http	*h;
 	char		*cause = NULL, buf[64];
 	int64_t		 now, deadline = 0, next_status = 0, next_dog = 0;
+	int64_t		 wait_ms;
 	uint64_t	 dog_usec;
-	int		 stopping = 0;
+	int		 stopping = 0, failed;
 
 	heraldd_signals();
 	if ((st = store_open(conf->database, &cause)) == NULL) {
@@ -143,13 +162,30 @@ heraldd_run(const char *path, struct config *conf, int debug)
 		store_close(st);
 		return EX_CONFIG;
 	}
+	if ((h = http_start(conf, sigpipe[1], &failed, &cause)) == NULL &&
+	    failed) {
+		log_warnx("%s", cause);
+		free(cause);
+		dispatch_close(d);
+		dispatch_free(d);
+		store_close(st);
+		return EX_CONFIG;
+	}
 	dog_usec = notify_watchdog_usec();
 	log_info("heraldd %s started: database %s, relay %s",
 	    PACKAGE_VERSION, conf->database, conf->smtp.url);
 	notify_ready();
 
 	for (;;) {
-		dispatch_wait(d, 1000, sigpipe[0]);
+		/* Wake in time for the watchdog, whatever its period. */
+		wait_ms = 1000;
+		if (dog_usec > 0) {
+			now = heraldd_now_ms();
+			wait_ms = next_dog > now ? next_dog - now : 0;
+			if (wait_ms > 1000)
+				wait_ms = 1000;
+		}
+		dispatch_wait(d, (int)wait_ms, sigpipe[0]);
 		while (read(sigpipe[0], buf, sizeof(buf)) > 0)
 			;
 		now = heraldd_now_ms();
@@ -165,7 +201,7 @@ heraldd_run(const char *path, struct config *conf, int debug)
 		}
 		if (got_hup && !stopping) {
 			got_hup = 0;
-			conf = heraldd_reload(path, conf, d, debug);
+			conf = heraldd_reload(path, conf, d, h, debug);
 		}
 		dispatch_step(d);
 		if (stopping && (dispatch_inflight(d) == 0 || now >= deadline))
@@ -182,6 +218,7 @@ heraldd_run(const char *path, struct config *conf, int debug)
 	if (dispatch_inflight(d) > 0)
 		log_warnx("stopped with %d messages in flight; they will be "
 		    "sent again at the next start", dispatch_inflight(d));
+	http_stop(h);
 	dispatch_close(d);
 	dispatch_free(d);
 	store_close(st);
@@ -196,8 +233,10 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: heraldd [-dnV] [-c file] [-h | --help]\n"
 	    "Send the issues queued with heraldctl, on schedule, through the\n"
-	    "SMTP relay of the configuration.  Runs in the foreground and logs\n"
-	    "to stderr (with journald priorities under systemd).\n"
+	    "SMTP relay of the configuration, and serve the web endpoints\n"
+	    "(unsubscribe, subscribe, confirm, archive, /healthz, /metrics) on\n"
+	    "http.listen.  Runs in the foreground and logs to stderr (with\n"
+	    "journald priorities under systemd).\n"
 	    "  -c file  read this configuration file (default %s)\n"
 	    "  -d       log debug messages (overrides log_level)\n"
 	    "  -n       check the configuration, print \"configuration OK\""

@@ -900,6 +900,13 @@ check_url(const char *field, const char *url, const char *scheme,
 {
 	const char	*p;
 
+	/* Plain http only to this machine, as in tests (RFC 8058 wants TLS). */
+	if (strcmp(scheme, "https://") == 0 &&
+	    (strncmp(url, "http://127.", 11) == 0 ||
+	    strncmp(url, "http://localhost:", 17) == 0 ||
+	    strncmp(url, "http://localhost/", 17) == 0 ||
+	    strncmp(url, "http://[::1]", 12) == 0))
+		scheme = "http://";
 	if (strncmp(url, scheme, strlen(scheme)) != 0) {
 		xasprintf(cause, "%s: \"%s\" does not start with %s", field,
 		    url, scheme);
@@ -936,7 +943,8 @@ mime_validate(const struct mime_message *m, char **cause)
 
 	if (m->from_addr == NULL || m->to_addr == NULL ||
 	    m->subject == NULL || m->message_id == NULL ||
-	    m->list_id == NULL || m->unsub_url == NULL || m->text == NULL) {
+	    (!m->transactional && (m->list_id == NULL ||
+	    m->unsub_url == NULL)) || m->text == NULL) {
 		xasprintf(cause, "message lacks one of From, To, Subject, "
 		    "Message-ID, List-Id, List-Unsubscribe or a text body");
 		return -1;
@@ -961,6 +969,8 @@ mime_validate(const struct mime_message *m, char **cause)
 		return -1;
 	}
 	free(inner);
+	if (m->transactional)
+		goto extra;
 	for (i = 0; m->list_id[i] != '\0'; i++)
 		if (!is_atext((unsigned char)m->list_id[i]) &&
 		    m->list_id[i] != '.')
@@ -975,6 +985,7 @@ mime_validate(const struct mime_message *m, char **cause)
 	    (m->unsub_mailto != NULL && check_url("List-Unsubscribe",
 	    m->unsub_mailto, "mailto:", cause)))
 		return -1;
+extra:
 	for (i = 0; i < m->nextra; i++) {
 		if (check_field_name(m->extra[i].name) != 0) {
 			xasprintf(cause, "extra header: bad field name \"%s\"",
@@ -1055,6 +1066,8 @@ mime_build(const struct mime_message *m, struct buf *out, char **cause)
 	buf_printf(out, "Date: %s\r\nMessage-ID: %s\r\n", date,
 	    m->message_id);
 
+	if (m->transactional)
+		goto extra;
 	hdr_begin(&h, out, "List-Id");
 	if (m->list_title != NULL && m->list_title[0] != '\0')
 		hdr_phrase(&h, m->list_title);
@@ -1075,6 +1088,7 @@ mime_build(const struct mime_message *m, struct buf *out, char **cause)
 	}
 	hdr_end(&h);
 	buf_adds(out, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
+extra:
 	for (i = 0; i < m->nextra; i++)
 		mime_header_unstructured(out, m->extra[i].name,
 		    m->extra[i].value);

@@ -99,6 +99,9 @@ struct mime_message {
 	const char	*list_id;	/* "name.domain" */
 	const char	*unsub_url;	/* https://..., one-click target */
 	const char	*unsub_mailto;	/* mailto:..., may be NULL */
+	int		 transactional;	/* 1: not list mail (a confirmation):
+					   no List-Id, no List-Unsubscribe;
+					   list_id and unsub_url unused */
 	const struct mime_header *extra;	/* extra headers */
 	size_t		 nextra;
 	const char	*text;		/* text/plain body, UTF-8 */

@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ struct render_issue {
 	char			*list_idhdr;	/* "name.domain" */
 	char			*view_url;
 	char			*archive_url;
+	char			*subscribe_url;
 	struct render_tmpl	*cache;
 	size_t			 ncache;
 	const struct mustache_tmpl *html;
@@ -65,6 +67,16 @@ struct render_issue {
 	struct buf		 hbuf, tbuf;	/* reused per message */
 	char			*cause;		/* from the partial loader */
 };
+
+/*
+ * cmark-gfm 0.29 is not reentrant: every parse adds its extensions'
+ * characters to a global table and removes them when done (see
+ * github/cmark-gfm pull request 176), and the first use registers the
+ * extensions in a global list.  heraldd compiles campaigns in its loop
+ * while HTTP threads compile archive pages, so markdown conversion is
+ * serialized here, where both pass.
+ */
+static pthread_mutex_t render_md_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const render_months[12] = {
 	"January", "February", "March", "April", "May", "June", "July",
@@ -304,6 +316,7 @@ render_compile(const struct issue *is, int64_t issue_id, time_t date,
 	xasprintf(&r->view_url, "%s/a/%s/%lld", env->base_url, l->name,
 	    (long long)issue_id);
 	xasprintf(&r->archive_url, "%s/a/%s/", env->base_url, l->name);
+	xasprintf(&r->subscribe_url, "%s/s/%s", env->base_url, l->name);
 
 	if ((r->html = render_load_main(r, "html", cause)) == NULL)
 		goto fail;
@@ -315,9 +328,11 @@ render_compile(const struct issue *is, int64_t issue_id, time_t date,
 	for (i = 0; i < is->nlangs; i++) {
 		r->langs[i].il = &is->langs[i];
 		r->langs[i].html = value_copy(is->langs[i].data);
-		render_markdown(r->langs[i].html, 1);
 		r->langs[i].text = value_copy(is->langs[i].data);
+		pthread_mutex_lock(&render_md_lock);
+		render_markdown(r->langs[i].html, 1);
 		render_markdown(r->langs[i].text, 0);
+		pthread_mutex_unlock(&render_md_lock);
 	}
 
 	r->inlines = xcalloc(is->nimages + 1, sizeof(*r->inlines));
@@ -372,25 +387,31 @@ render_is_km(const struct render_lang *rl)
 	    (t[2] == '\0' || t[2] == '-');
 }
 
-/* The per-subscriber part of the template context. */
+/*
+ * The per-subscriber part of the template context.  rc NULL: a page for
+ * nobody in particular (the web archive): no subscriber fields, no
+ * unsubscribe link nor token, and "web" set.
+ */
 static struct value *
 render_context(struct render_issue *r, const struct render_lang *rl,
     const struct render_rcpt *rc, char **unsub_token)
 {
 	struct value	*ctx, *m, *a;
 	struct token	 tk;
-	char		*tok, *url;
+	char		*tok = NULL, *url;
 	size_t		 i;
 
 	ctx = value_map();
 
 	m = value_map();
-	render_set(m, "email", rc->email);
-	render_set(m, "name", rc->name);
-	render_set(m, "lang", rc->lang);
 	a = value_map();
-	for (i = 0; i < rc->nattrs; i++)
-		render_set(a, rc->attrs[i].key, rc->attrs[i].val);
+	if (rc != NULL) {
+		render_set(m, "email", rc->email);
+		render_set(m, "name", rc->name);
+		render_set(m, "lang", rc->lang);
+		for (i = 0; i < rc->nattrs; i++)
+			render_set(a, rc->attrs[i].key, rc->attrs[i].val);
+	}
 	value_map_set(m, "attributes", a);
 	value_map_set(ctx, "subscriber", m);
 
@@ -405,18 +426,22 @@ render_context(struct render_issue *r, const struct render_lang *rl,
 	render_set(m, "preheader", rl->il->preheader);
 	value_map_set(ctx, "issue", m);
 
-	memset(&tk, 0, sizeof(tk));
-	tk.purpose = TOKEN_UNSUBSCRIBE;
-	tk.subscriber = rc->id;
-	tk.list = (uint32_t)r->list_id;
-	/* Unsubscribe links never expire: date them by the issue. */
-	tk.issued = r->issue_date;
-	tok = token_make(&tk, r->key, r->keylen);
 	m = value_map();
-	xasprintf(&url, "%s/u/%s", r->base_url, tok);
-	value_map_set(m, "unsubscribe", value_string_take(url, strlen(url)));
+	if (rc != NULL) {
+		memset(&tk, 0, sizeof(tk));
+		tk.purpose = TOKEN_UNSUBSCRIBE;
+		tk.subscriber = rc->id;
+		tk.list = (uint32_t)r->list_id;
+		/* Unsubscribe links never expire: date them by the issue. */
+		tk.issued = r->issue_date;
+		tok = token_make(&tk, r->key, r->keylen);
+		xasprintf(&url, "%s/u/%s", r->base_url, tok);
+		value_map_set(m, "unsubscribe",
+		    value_string_take(url, strlen(url)));
+	}
 	render_set(m, "view_online", r->view_url);
 	render_set(m, "archive", r->archive_url);
+	render_set(m, "subscribe", r->subscribe_url);
 	value_map_set(ctx, "links", m);
 	*unsub_token = tok;
 
@@ -427,8 +452,10 @@ render_context(struct render_issue *r, const struct render_lang *rl,
 	value_map_set(ctx, "sender", m);
 
 	render_set(ctx, "lang", rl->il->tag ? rl->il->tag :
-	    (rc->lang ? rc->lang : "en"));
+	    (rc != NULL && rc->lang ? rc->lang : "en"));
 	render_set(ctx, "dir", "ltr");
+	if (rc == NULL)
+		value_map_set(ctx, "web", value_bool(1));
 	return ctx;
 }
 
@@ -550,6 +577,66 @@ done:
 	return rv;
 }
 
+/* Point every image src "cid:CID" in v at urls[i] of the image CID. */
+static void
+render_web_images(struct render_issue *r, struct value *v,
+    const char *const *urls)
+{
+	struct value	*c;
+	size_t		 i, j;
+
+	switch (v->type) {
+	case VALUE_LIST:
+		for (i = 0; i < v->u.list.n; i++)
+			render_web_images(r, v->u.list.v[i], urls);
+		break;
+	case VALUE_MAP:
+		for (i = 0; i < v->u.map.n; i++) {
+			c = v->u.map.v[i];
+			if (strcmp(v->u.map.k[i], "src") != 0 ||
+			    c->type != VALUE_STRING ||
+			    strncmp(c->u.str.s, "cid:", 4) != 0) {
+				render_web_images(r, c, urls);
+				continue;
+			}
+			for (j = 0; j < r->issue->nimages; j++)
+				if (strcmp(c->u.str.s + 4,
+				    r->issue->images[j].cid) == 0)
+					break;
+			if (j == r->issue->nimages)
+				continue;
+			free(c->u.str.s);
+			c->u.str.s = xstrdup(urls[j]);
+			c->u.str.len = strlen(c->u.str.s);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+int
+render_web_html(struct render_issue *r, const char *lang,
+    const char *const *img_urls, struct buf *html, char **cause)
+{
+	const struct render_lang	*rl = render_pick(r, lang);
+	struct render_lang		 web;
+	struct value			*ctx;
+	char				*tok;
+	int				 rv;
+
+	*cause = NULL;
+	web = *rl;
+	web.html = value_copy(rl->html);
+	render_web_images(r, web.html, img_urls);
+	ctx = render_context(r, &web, NULL, &tok);
+	rv = render_both(r, &web, ctx, html, NULL, cause);
+	value_free(ctx);
+	value_free(web.html);
+	free(tok);
+	return rv;
+}
+
 const char *
 render_subject(struct render_issue *r, const char *lang)
 {
@@ -606,6 +693,7 @@ render_free(struct render_issue *r)
 	free(r->list_idhdr);
 	free(r->view_url);
 	free(r->archive_url);
+	free(r->subscribe_url);
 	free(r->cause);
 	free(r);
 }

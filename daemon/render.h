@@ -71,6 +71,14 @@ int	render_message(struct render_issue *, const struct render_rcpt *,
 /* Only the two bodies for rcpt (either may be NULL). */
 int	render_bodies(struct render_issue *, const struct render_rcpt *,
 	    struct buf *html, struct buf *text, char **cause);
+/*
+ * The HTML body for nobody in particular (the web archive), in lang's
+ * variant (NULL: the first): no subscriber fields, links.unsubscribe
+ * empty (no token anywhere), "web" true in the context, and the src of
+ * inline image i (the issue's images[i]) replaced by img_urls[i].
+ */
+int	render_web_html(struct render_issue *, const char *lang,
+	    const char *const *img_urls, struct buf *html, char **cause);
 /* The subject rcpt gets (their language's variant). */
 const char *render_subject(struct render_issue *, const char *lang);
 /* The From address the message goes out with (the envelope default). */

@@ -192,6 +192,34 @@ static const char *const store_migrations[] = {
 	" state = ''deferred'' OR state = ''failed'' OR state = ''skipped''')"
 	" WHERE type = 'table' AND name = 'deliveries';"
 	"PRAGMA writable_schema = OFF;",
+
+	/*
+	 * 4: the mail queue, for transactional mail sent ahead of the
+	 * newsletters (kind 'confirm': double opt-in confirmations).  Its
+	 * rows follow the outbox's states, plus 'skipped' for a message no
+	 * longer wanted when its turn came (the subscription was confirmed
+	 * or ended meanwhile).  mailq_subscriber serves the per-address
+	 * daily limit.
+	 */
+	"CREATE TABLE mailq ("
+	" id INTEGER PRIMARY KEY,"
+	" kind TEXT NOT NULL CHECK (kind = 'confirm'),"
+	" subscriber_id INTEGER NOT NULL"
+	"  REFERENCES subscribers(id) ON DELETE CASCADE,"
+	" list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,"
+	" state TEXT NOT NULL DEFAULT 'pending' CHECK (state = 'pending' OR"
+	"  state = 'sending' OR state = 'sent' OR state = 'deferred' OR"
+	"  state = 'failed' OR state = 'skipped'),"
+	" attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
+	" next_attempt INTEGER NOT NULL DEFAULT 0,"
+	" created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL,"
+	" last_code INTEGER,"
+	" last_reply TEXT,"
+	" message_id TEXT"
+	");"
+	"CREATE INDEX mailq_due ON mailq(state, next_attempt);"
+	"CREATE INDEX mailq_subscriber ON mailq(subscriber_id, created);",
 };
 
 #define STORE_NMIGRATIONS \
@@ -250,6 +278,20 @@ enum store_stmt {
 	S_ATTEMPT_ADD,
 	S_ATTEMPT_LOG,
 	S_ISSUE_FINISH,
+	/* Web subscriptions and the mail queue. */
+	S_TARGET,
+	S_SUBR_FILL,
+	S_SUBR_STATE,
+	S_WEB_SKIP_DELIVERIES,
+	S_WEB_SKIP_MAILQ,
+	S_MAILQ_RECENT,
+	S_MAILQ_INSERT,
+	S_MAILQ_RECOVER,
+	S_MAILQ_CLAIM,
+	S_MAILQ_TAKE,
+	S_MAILQ_SKIP,
+	S_MAILQ_RESULT,
+	S_MAILQ_COUNTS,
 	S_NSTMT
 };
 
@@ -419,6 +461,67 @@ static const char *const store_sql[S_NSTMT] = {
 	    " WHERE id = ?1 AND state = 'sending' AND NOT EXISTS"
 	    " (SELECT 1 FROM deliveries WHERE issue_id = ?1"
 	    "  AND state IN ('pending', 'sending', 'deferred'))",
+	/* Web subscriptions and the mail queue. */
+	[S_TARGET] = "SELECT s.id, s.email, s.name, s.lang, l.id, l.name,"
+	    " l.title, l.optin, u.state"
+	    " FROM subscribers s JOIN lists l ON l.id = ?2"
+	    " LEFT JOIN subscriptions u ON u.list_id = l.id"
+	    "  AND u.subscriber_id = s.id"
+	    " WHERE s.id = ?1",
+	[S_SUBR_FILL] = "UPDATE subscribers SET"
+	    " name = coalesce(name, ?2), lang = coalesce(lang, ?3),"
+	    " updated = ?4 WHERE id = ?1"
+	    " AND ((name IS NULL AND ?2 IS NOT NULL) OR"
+	    "  (lang IS NULL AND ?3 IS NOT NULL))",
+	[S_SUBR_STATE] = "SELECT state FROM subscribers WHERE id = ?1",
+	/* Through the list's issues, so that deliveries_due finds them. */
+	[S_WEB_SKIP_DELIVERIES] = "UPDATE deliveries SET state = 'skipped',"
+	    " last_reply = ?3, updated = ?4"
+	    " WHERE issue_id IN (SELECT id FROM issues WHERE list_id = ?2)"
+	    " AND subscriber_id = ?1"
+	    " AND (state = 'pending' OR state = 'deferred')",
+	[S_WEB_SKIP_MAILQ] = "UPDATE mailq SET state = 'skipped',"
+	    " last_reply = ?3, updated = ?4"
+	    " WHERE subscriber_id = ?1 AND list_id = ?2"
+	    " AND (state = 'pending' OR state = 'deferred')",
+	[S_MAILQ_RECENT] = "SELECT count(*) FROM mailq"
+	    " WHERE subscriber_id = ?1 AND kind = 'confirm' AND created > ?2",
+	[S_MAILQ_INSERT] = "INSERT INTO mailq (kind, subscriber_id, list_id,"
+	    " state, next_attempt, created, updated)"
+	    " VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4)",
+	[S_MAILQ_RECOVER] = "UPDATE mailq SET state = 'pending'"
+	    " WHERE state = 'sending'",
+	/*
+	 * Pending first (next_attempt 0), then deferred ones that are
+	 * due; each arm reads at most ?2 entries of mailq_due.  The last
+	 * column says whether the message is still wanted.
+	 */
+	[S_MAILQ_CLAIM] = "SELECT q.id, q.kind, q.attempts, q.created,"
+	    " s.id, s.email, s.name, s.lang, l.id, l.name, l.title, l.optin,"
+	    " u.state, l.from_addr, l.from_name, l.reply_to,"
+	    " s.state <> 'blocked' AND coalesce(u.state, '') = 'pending'"
+	    " FROM (SELECT id, next_attempt FROM"
+	    "  (SELECT id, next_attempt FROM mailq WHERE state = 'pending'"
+	    "   ORDER BY next_attempt, id LIMIT ?2)"
+	    "  UNION ALL SELECT id, next_attempt FROM"
+	    "  (SELECT id, next_attempt FROM mailq WHERE state = 'deferred'"
+	    "   AND next_attempt <= ?1 ORDER BY next_attempt, id LIMIT ?2)"
+	    "  ORDER BY 2, 1 LIMIT ?2) c"
+	    " JOIN mailq q ON q.id = c.id"
+	    " JOIN subscribers s ON s.id = q.subscriber_id"
+	    " JOIN lists l ON l.id = q.list_id"
+	    " LEFT JOIN subscriptions u ON u.list_id = q.list_id"
+	    "  AND u.subscriber_id = q.subscriber_id"
+	    " ORDER BY c.next_attempt, c.id",
+	[S_MAILQ_TAKE] = "UPDATE mailq SET state = 'sending', updated = ?2"
+	    " WHERE id = ?1",
+	[S_MAILQ_SKIP] = "UPDATE mailq SET state = 'skipped',"
+	    " last_reply = ?2, updated = ?3 WHERE id = ?1",
+	[S_MAILQ_RESULT] = "UPDATE mailq SET state = ?2,"
+	    " attempts = attempts + 1, last_code = ?3, last_reply = ?4,"
+	    " next_attempt = ?5, message_id = coalesce(?6, message_id),"
+	    " updated = ?7 WHERE id = ?1",
+	[S_MAILQ_COUNTS] = "SELECT state, count(*) FROM mailq GROUP BY state",
 };
 
 struct store {
@@ -489,6 +592,36 @@ store_sqlfail(struct store *st, char **cause, const char *what)
 	return store_fail(st, cause, kind, "%s: %s", what,
 	    sqlite3_errmsg(st->db));
 }
+
+/*
+ * Step s, a query of (state, count) rows, into *to[] in the order pending,
+ * sending, sent, deferred, failed, skipped; other states are ignored.
+ */
+static int
+store_state_counts(struct store *st, sqlite3_stmt *s, int64_t *to[6],
+    const char *what, char **cause)
+{
+	static const char *const names[6] = { "pending", "sending", "sent",
+	    "deferred", "failed", "skipped" };
+	const char	*state;
+	int		 rc, i;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((state = (const char *)sqlite3_column_text(s, 0)) == NULL)
+			continue;
+		for (i = 0; i < 6; i++)
+			if (strcmp(state, names[i]) == 0)
+				*to[i] = sqlite3_column_int64(s, 1);
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlfail(st, cause, what);
+		sqlite3_reset(s);
+		return -1;
+	}
+	sqlite3_reset(s);
+	return 0;
+}
+
 
 /* The cached statement id, reset and with no bindings. */
 static sqlite3_stmt *
@@ -1824,37 +1957,18 @@ store_issue_counts(struct store *st, struct store_issue *v, int64_t now,
     char **cause)
 {
 	sqlite3_stmt	*s;
-	const char	*state;
-	int64_t		 n;
-	int		 rc;
 
 	if ((s = store_stmt(st, S_ISSUE_COUNTS, cause)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, v->id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		state = (const char *)sqlite3_column_text(s, 0);
-		n = sqlite3_column_int64(s, 1);
-		if (state == NULL)
-			continue;
-		if (strcmp(state, "pending") == 0)
-			v->n_pending = n;
-		else if (strcmp(state, "sending") == 0)
-			v->n_sending = n;
-		else if (strcmp(state, "sent") == 0)
-			v->n_sent = n;
-		else if (strcmp(state, "deferred") == 0)
-			v->n_deferred = n;
-		else if (strcmp(state, "failed") == 0)
-			v->n_failed = n;
-		else if (strcmp(state, "skipped") == 0)
-			v->n_skipped = n;
+	{
+		int64_t	*to[] = { &v->n_pending, &v->n_sending, &v->n_sent,
+		    &v->n_deferred, &v->n_failed, &v->n_skipped };
+
+		if (store_state_counts(st, s, to, "counting deliveries",
+		    cause) == -1)
+			return -1;
 	}
-	if (rc != SQLITE_DONE) {
-		store_sqlfail(st, cause, "counting deliveries");
-		sqlite3_reset(s);
-		return -1;
-	}
-	sqlite3_reset(s);
 	if (v->n_sent == 0)
 		return 0;
 	if ((s = store_stmt(st, S_ISSUE_RATE, cause)) == NULL)
@@ -2311,6 +2425,78 @@ store_data_version(struct store *st)
 	return v;
 }
 
+/* Rows of (issue, list, state, count) from one grouped query. */
+static int
+store_counts(struct store *st, const char *sql, struct store_count **out,
+    size_t *n, char **cause)
+{
+	sqlite3_stmt		*s;
+	struct store_count	*v = NULL, *c;
+	size_t			 nv = 0;
+	int			 rc;
+	const char		*t;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_sqlfail(st, cause, "counting");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xreallocarray(v, nv + 1, sizeof(*v));
+		c = &v[nv++];
+		c->issue = sqlite3_column_int64(s, 0);
+		t = (const char *)sqlite3_column_text(s, 1);
+		c->list = xstrdup(t != NULL ? t : "");
+		t = (const char *)sqlite3_column_text(s, 2);
+		c->state = xstrdup(t != NULL ? t : "");
+		c->n = sqlite3_column_int64(s, 3);
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlfail(st, cause, "counting");
+		sqlite3_finalize(s);
+		store_counts_free(v, nv);
+		return -1;
+	}
+	sqlite3_finalize(s);
+	*out = v;
+	*n = nv;
+	return 0;
+}
+
+int
+store_delivery_counts(struct store *st, struct store_count **out, size_t *n,
+    char **cause)
+{
+	return store_counts(st,
+	    "SELECT d.issue_id, l.name, d.state, count(*) FROM deliveries d"
+	    " JOIN issues i ON i.id = d.issue_id"
+	    " JOIN lists l ON l.id = i.list_id"
+	    " GROUP BY d.issue_id, d.state ORDER BY d.issue_id, d.state",
+	    out, n, cause);
+}
+
+int
+store_subscription_counts(struct store *st, struct store_count **out,
+    size_t *n, char **cause)
+{
+	return store_counts(st,
+	    "SELECT 0, l.name, s.state, count(*) FROM subscriptions s"
+	    " JOIN lists l ON l.id = s.list_id"
+	    " GROUP BY l.name, s.state ORDER BY l.name, s.state",
+	    out, n, cause);
+}
+
+void
+store_counts_free(struct store_count *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].list);
+		free(v[i].state);
+	}
+	free(v);
+}
+
 /* Forget attempt counts older than STORE_ATTEMPT_KEEP, once a minute. */
 static int
 store_attempt_prune(struct store *st, int64_t now, char **cause)
@@ -2340,6 +2526,10 @@ store_recover(struct store *st, int64_t *n, char **cause)
 	if (store_simple(st, S_RECOVER, cause, "recovering deliveries") == -1)
 		goto fail;
 	*n = sqlite3_changes64(st->db);
+	if (store_simple(st, S_MAILQ_RECOVER, cause,
+	    "recovering the mail queue") == -1)
+		goto fail;
+	*n += sqlite3_changes64(st->db);
 	if (store_attempt_prune(st, time(NULL), cause) == -1)
 		goto fail;
 	if (store_txn_end(st, own, cause) == -1)
@@ -2798,4 +2988,559 @@ store_attempt_log(struct store *st, int64_t since, int64_t **secs,
 	}
 	sqlite3_reset(s);
 	return 0;
+}
+
+/*
+ * ---- Web subscriptions and the mail queue ----
+ */
+
+void
+store_target_free(struct store_target *t)
+{
+	if (t == NULL)
+		return;
+	free(t->email);
+	free(t->name);
+	free(t->lang);
+	free(t->list_name);
+	free(t->list_title);
+	free(t->optin);
+	free(t->state);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Fill t from columns first.. of s (the order of S_TARGET). */
+static void
+store_target_row(sqlite3_stmt *s, int first, struct store_target *t)
+{
+	t->subscriber = sqlite3_column_int64(s, first);
+	t->email = col_dup(s, first + 1);
+	t->name = col_dup(s, first + 2);
+	t->lang = col_dup(s, first + 3);
+	t->list = sqlite3_column_int64(s, first + 4);
+	t->list_name = col_dup(s, first + 5);
+	t->list_title = col_dup(s, first + 6);
+	t->optin = col_dup(s, first + 7);
+	t->state = col_dup(s, first + 8);
+}
+
+/* Read a target in the current transaction (or snapshot). */
+static int
+store_target_read(struct store *st, int64_t subscriber, int64_t list,
+    struct store_target *t, char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	memset(t, 0, sizeof(*t));
+	if ((s = store_stmt(st, S_TARGET, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, subscriber);
+	sqlite3_bind_int64(s, 2, list);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		store_target_row(s, 0, t);
+		sqlite3_reset(s);
+		return 0;
+	}
+	if (rc == SQLITE_DONE)
+		store_fail(st, cause, STORE_ENOTFOUND, "subscriber %lld or "
+		    "list %lld: no such subscriber or list",
+		    (long long)subscriber, (long long)list);
+	else
+		store_sqlfail(st, cause, "reading a subscription");
+	sqlite3_reset(s);
+	return -1;
+}
+
+int
+store_target_get(struct store *st, int64_t subscriber, int64_t list,
+    struct store_target *t, char **cause)
+{
+	st->err = STORE_OK;
+	return store_target_read(st, subscriber, list, t, cause);
+}
+
+/* Bind ?1 subscriber, ?2 list, ?3 why, ?4 now, and run statement id. */
+static int
+store_web_skip(struct store *st, enum store_stmt id, int64_t subscriber,
+    int64_t list, const char *why, int64_t now, char **cause)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_stmt(st, id, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, subscriber);
+	sqlite3_bind_int64(s, 2, list);
+	bind_text(s, 3, why);
+	sqlite3_bind_int64(s, 4, now);
+	return store_step_done(st, s, cause, "skipping queued messages");
+}
+
+int
+store_web_unsubscribe(struct store *st, int64_t subscriber, int64_t list,
+    const char *source, int64_t now, int *changed, char **cause)
+{
+	struct store_target	t;
+
+	st->err = STORE_OK;
+	*changed = 0;
+	memset(&t, 0, sizeof(t));
+	if (store_begin(st, cause) == -1)
+		return -1;
+	if (store_target_read(st, subscriber, list, &t, cause) == -1)
+		goto fail;
+	if (t.state == NULL) {
+		store_fail(st, cause, STORE_ENOTFOUND, "%s: not subscribed "
+		    "to %s", t.email, t.list_name);
+		goto fail;
+	}
+	if (strcmp(t.state, "unsubscribed") != 0) {
+		if (store_subn_write(st, list, subscriber, t.state,
+		    "unsubscribed", source, now, cause) == -1)
+			goto fail;
+		if (store_event(st, "unsubscribe", t.list_name, t.email,
+		    source, NULL, cause) == -1)
+			goto fail;
+		*changed = 1;
+	}
+	/* Also after a repeat: nothing queued for them may go out. */
+	if (store_web_skip(st, S_WEB_SKIP_DELIVERIES, subscriber, list,
+	    "unsubscribed before it was sent", now, cause) == -1)
+		goto fail;
+	if (store_web_skip(st, S_WEB_SKIP_MAILQ, subscriber, list,
+	    "unsubscribed before it was sent", now, cause) == -1)
+		goto fail;
+	if (store_commit(st, cause) == -1)
+		goto fail;
+	store_target_free(&t);
+	return 0;
+fail:
+	store_rollback(st);
+	store_target_free(&t);
+	*changed = 0;
+	return -1;
+}
+
+/* Confirmations queued for a subscriber since `since`. */
+static int
+store_mailq_recent(struct store *st, int64_t subscriber, int64_t since,
+    int64_t *n, char **cause)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_stmt(st, S_MAILQ_RECENT, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, subscriber);
+	sqlite3_bind_int64(s, 2, since);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		store_sqlfail(st, cause, "counting confirmations");
+		sqlite3_reset(s);
+		return -1;
+	}
+	*n = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return 0;
+}
+
+/* Queue one message of kind for a subscription. */
+static int
+store_mailq_add(struct store *st, const char *kind, int64_t subscriber,
+    int64_t list, int64_t now, char **cause)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_stmt(st, S_MAILQ_INSERT, cause)) == NULL)
+		return -1;
+	bind_text(s, 1, kind);
+	sqlite3_bind_int64(s, 2, subscriber);
+	sqlite3_bind_int64(s, 3, list);
+	sqlite3_bind_int64(s, 4, now);
+	return store_step_done(st, s, cause, "queueing a confirmation");
+}
+
+/*
+ * Find or create a subscriber for the web: a known one keeps their name
+ * and language, which only fill what is unknown.
+ */
+static int
+store_web_subscriber(struct store *st, const char *email, const char *name,
+    const char *lang, int64_t now, int64_t *id, char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if ((s = store_stmt(st, S_SUBR_INSERT, cause)) == NULL)
+		return -1;
+	bind_text(s, 1, email);
+	bind_text(s, 2, name);
+	bind_text(s, 3, lang);
+	sqlite3_bind_null(s, 4);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)now);
+	if (store_step_done(st, s, cause, email) == -1)
+		return -1;
+	if (sqlite3_changes(st->db) == 1) {
+		*id = sqlite3_last_insert_rowid(st->db);
+		return 0;
+	}
+	if ((s = store_stmt(st, S_SUBR_ID, cause)) == NULL)
+		return -1;
+	bind_text(s, 1, email);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		store_sqlfail(st, cause, "finding a subscriber");
+		sqlite3_reset(s);
+		return -1;
+	}
+	*id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if ((s = store_stmt(st, S_SUBR_FILL, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, *id);
+	bind_text(s, 2, name);
+	bind_text(s, 3, lang);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)now);
+	return store_step_done(st, s, cause, email);
+}
+
+int
+store_web_subscribe(struct store *st, const char *list, const char *email,
+    const char *name, const char *lang, const char *source, int64_t now,
+    int max_per_day, int *outcome, char **cause)
+{
+	struct store_target	 t;
+	int64_t			 list_id, subr_id, recent;
+	const char		*detail;
+	int			 out;
+
+	st->err = STORE_OK;
+	memset(&t, 0, sizeof(t));
+	if (store_begin(st, cause) == -1)
+		return -1;
+	if ((list_id = store_list_id(st, list, cause)) == -1)
+		goto fail;
+	if (store_web_subscriber(st, email, name, lang, now, &subr_id,
+	    cause) == -1)
+		goto fail;
+	if (store_target_read(st, subr_id, list_id, &t, cause) == -1)
+		goto fail;
+	if (t.state != NULL && strcmp(t.state, "confirmed") == 0) {
+		out = STORE_SUBSCRIBE_ALREADY;
+		goto done;
+	}
+	if (strcmp(t.optin, "single") == 0) {
+		out = STORE_SUBSCRIBE_CONFIRMED;
+		detail = "confirmed";
+		if (store_subn_write(st, list_id, subr_id, t.state != NULL ?
+		    t.state : "none", "confirmed", source, now, cause) == -1)
+			goto fail;
+	} else {
+		if (store_subn_write(st, list_id, subr_id, t.state != NULL ?
+		    t.state : "none", "pending", source, now, cause) == -1)
+			goto fail;
+		if (store_mailq_recent(st, subr_id, now - 86400, &recent,
+		    cause) == -1)
+			goto fail;
+		if (max_per_day > 0 && recent >= max_per_day) {
+			out = STORE_SUBSCRIBE_LIMITED;
+			detail = "pending, limited";
+		} else {
+			if (store_mailq_add(st, "confirm", subr_id, list_id,
+			    now, cause) == -1)
+				goto fail;
+			out = STORE_SUBSCRIBE_QUEUED;
+			detail = "pending";
+		}
+	}
+	if (store_event(st, "subscribe", t.list_name, t.email, source, detail,
+	    cause) == -1)
+		goto fail;
+done:
+	if (store_commit(st, cause) == -1)
+		goto fail;
+	store_target_free(&t);
+	*outcome = out;
+	return 0;
+fail:
+	store_rollback(st);
+	store_target_free(&t);
+	return -1;
+}
+
+int
+store_web_confirm(struct store *st, int64_t subscriber, int64_t list,
+    const char *source, int64_t now, int *changed, char **cause)
+{
+	struct store_target	t;
+
+	st->err = STORE_OK;
+	*changed = 0;
+	memset(&t, 0, sizeof(t));
+	if (store_begin(st, cause) == -1)
+		return -1;
+	if (store_target_read(st, subscriber, list, &t, cause) == -1)
+		goto fail;
+	if (t.state == NULL) {
+		store_fail(st, cause, STORE_ENOTFOUND, "%s: not subscribed "
+		    "to %s", t.email, t.list_name);
+		goto fail;
+	}
+	if (strcmp(t.state, "unsubscribed") == 0) {
+		store_fail(st, cause, STORE_EREFUSED, "%s: unsubscribed from "
+		    "%s; an old confirmation does not subscribe again",
+		    t.email, t.list_name);
+		goto fail;
+	}
+	if (strcmp(t.state, "pending") == 0) {
+		if (store_subn_write(st, list, subscriber, t.state,
+		    "confirmed", source, now, cause) == -1)
+			goto fail;
+		if (store_event(st, "confirm", t.list_name, t.email, source,
+		    NULL, cause) == -1)
+			goto fail;
+		*changed = 1;
+	}
+	if (store_commit(st, cause) == -1)
+		goto fail;
+	store_target_free(&t);
+	return 0;
+fail:
+	store_rollback(st);
+	store_target_free(&t);
+	*changed = 0;
+	return -1;
+}
+
+int
+store_web_bounce(struct store *st, int64_t subscriber, int64_t list,
+    const char *source, const char *detail, int64_t now, char **cause)
+{
+	struct store_target	 t;
+	sqlite3_stmt		*s;
+	char			*before = NULL, *why = NULL;
+	int64_t			 bounces;
+	int			 disabled;
+
+	st->err = STORE_OK;
+	memset(&t, 0, sizeof(t));
+	if (store_begin(st, cause) == -1)
+		return -1;
+	if (store_target_read(st, subscriber, list, &t, cause) == -1)
+		goto fail;
+	if ((s = store_stmt(st, S_SUBR_STATE, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, subscriber);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		store_sqlfail(st, cause, "reading a subscriber");
+		sqlite3_reset(s);
+		goto fail;
+	}
+	before = col_dup(s, 0);
+	sqlite3_reset(s);
+	if ((s = store_stmt(st, S_BOUNCE, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, subscriber);
+	sqlite3_bind_int(s, 2, STORE_BOUNCE_LIMIT);
+	sqlite3_bind_int64(s, 3, now);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		store_sqlfail(st, cause, "counting a bounce");
+		sqlite3_reset(s);
+		goto fail;
+	}
+	bounces = sqlite3_column_int64(s, 0);
+	disabled = before != NULL && strcmp(before, "active") == 0 &&
+	    sqlite3_column_text(s, 1) != NULL &&
+	    strcmp((const char *)sqlite3_column_text(s, 1), "bounced") == 0;
+	sqlite3_reset(s);
+	if (store_event(st, "bounce", t.list_name, t.email, source, detail,
+	    cause) == -1)
+		goto fail;
+	if (disabled) {
+		why = xsprintf("%lld hard bounces: no more mail",
+		    (long long)bounces);
+		if (store_event(st, "disable", t.list_name, t.email, source,
+		    why, cause) == -1)
+			goto fail;
+	}
+	if (store_commit(st, cause) == -1)
+		goto fail;
+	store_target_free(&t);
+	free(before);
+	free(why);
+	return 0;
+fail:
+	store_rollback(st);
+	store_target_free(&t);
+	free(before);
+	free(why);
+	return -1;
+}
+
+void
+store_mailq_msgs_free(struct store_mailq_msg *v, size_t n)
+{
+	size_t	i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].kind);
+		store_target_free(&v[i].t);
+		free(v[i].from_addr);
+		free(v[i].from_name);
+		free(v[i].reply_to);
+	}
+	free(v);
+}
+
+int
+store_mailq_claim(struct store *st, int64_t now, size_t max,
+    struct store_mailq_msg **out, size_t *n, char **cause)
+{
+	sqlite3_stmt		*s, *u;
+	struct store_mailq_msg	*v = NULL, *m;
+	int64_t			*skip = NULL;
+	size_t			 nv = 0, nskip = 0, i;
+	int			 rc, own;
+
+	st->err = STORE_OK;
+	*out = NULL;
+	*n = 0;
+	if (max == 0)
+		return 0;
+	if (store_txn(st, &own, cause) == -1)
+		return -1;
+	if ((s = store_stmt(st, S_MAILQ_CLAIM, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (!sqlite3_column_int(s, 16)) {
+			skip = xreallocarray(skip, nskip + 1, sizeof(*skip));
+			skip[nskip++] = sqlite3_column_int64(s, 0);
+			continue;
+		}
+		v = xreallocarray(v, nv + 1, sizeof(*v));
+		m = &v[nv++];
+		memset(m, 0, sizeof(*m));
+		m->id = sqlite3_column_int64(s, 0);
+		m->kind = col_dup(s, 1);
+		m->attempts = sqlite3_column_int64(s, 2);
+		m->created = sqlite3_column_int64(s, 3);
+		store_target_row(s, 4, &m->t);
+		m->from_addr = col_dup(s, 13);
+		m->from_name = col_dup(s, 14);
+		m->reply_to = col_dup(s, 15);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_sqlfail(st, cause, "claiming queued mail");
+		goto fail;
+	}
+	for (i = 0; i < nskip; i++) {
+		if ((u = store_stmt(st, S_MAILQ_SKIP, cause)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(u, 1, skip[i]);
+		bind_text(u, 2, "no longer wanted: the subscription is not "
+		    "pending");
+		sqlite3_bind_int64(u, 3, now);
+		if (store_step_done(st, u, cause, "skipping queued mail") == -1)
+			goto fail;
+	}
+	for (i = 0; i < nv; i++) {
+		if ((u = store_stmt(st, S_MAILQ_TAKE, cause)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(u, 1, v[i].id);
+		sqlite3_bind_int64(u, 2, now);
+		if (store_step_done(st, u, cause, "claiming queued mail") == -1)
+			goto fail;
+	}
+	if (store_txn_end(st, own, cause) == -1)
+		goto fail;
+	free(skip);
+	*out = v;
+	*n = nv;
+	return 0;
+fail:
+	store_txn_abort(st, own);
+	free(skip);
+	store_mailq_msgs_free(v, nv);
+	return -1;
+}
+
+int
+store_mailq_results(struct store *st, const struct store_mailq_result *res,
+    size_t n, int64_t now, char **cause)
+{
+	sqlite3_stmt			*s;
+	const struct store_mailq_result	*r;
+	int64_t				 attempts = 0;
+	size_t				 i;
+	int				 own;
+
+	st->err = STORE_OK;
+	for (i = 0; i < n; i++) {
+		r = &res[i];
+		if (r->state == NULL || (strcmp(r->state, "sent") != 0 &&
+		    strcmp(r->state, "deferred") != 0 &&
+		    strcmp(r->state, "failed") != 0))
+			return store_fail(st, cause, STORE_EINVAL, "queued "
+			    "mail %lld: result %s is not sent, deferred or "
+			    "failed", (long long)r->id,
+			    r->state != NULL ? r->state : "(none)");
+	}
+	if (n == 0)
+		return 0;
+	if (store_txn(st, &own, cause) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		r = &res[i];
+		if ((s = store_stmt(st, S_MAILQ_RESULT, cause)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, r->id);
+		bind_text(s, 2, r->state);
+		if (r->code > 0)
+			sqlite3_bind_int64(s, 3, r->code);
+		bind_text(s, 4, r->reply);
+		sqlite3_bind_int64(s, 5, r->next_attempt);
+		bind_text(s, 6, r->message_id);
+		sqlite3_bind_int64(s, 7, now);
+		if (store_step_done(st, s, cause, "recording a result") == -1)
+			goto fail;
+		if (strcmp(r->state, "sent") == 0 || r->code > 0)
+			attempts++;
+	}
+	if (attempts > 0) {
+		if ((s = store_stmt(st, S_ATTEMPT_ADD, cause)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, now);
+		sqlite3_bind_int64(s, 2, attempts);
+		if (store_step_done(st, s, cause, "logging attempts") == -1)
+			goto fail;
+	}
+	if (store_txn_end(st, own, cause) == -1)
+		goto fail;
+	return 0;
+fail:
+	store_txn_abort(st, own);
+	return -1;
+}
+
+int
+store_mailq_counts(struct store *st, struct store_mailq_counts *c,
+    char **cause)
+{
+	sqlite3_stmt	*s;
+
+	st->err = STORE_OK;
+	memset(c, 0, sizeof(*c));
+	if ((s = store_stmt(st, S_MAILQ_COUNTS, cause)) == NULL)
+		return -1;
+	{
+		int64_t	*to[] = { &c->pending, &c->sending, &c->sent,
+		    &c->deferred, &c->failed, &c->skipped };
+
+		return store_state_counts(st, s, to, "counting queued mail",
+		    cause);
+	}
 }

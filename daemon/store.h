@@ -16,7 +16,7 @@ struct store;
 struct subcsv_row;
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 
 enum store_err {
 	STORE_OK = 0,
@@ -271,9 +271,24 @@ int	store_commit(struct store *, char **cause);
 void	store_rollback(struct store *);
 /* PRAGMA data_version: changes when another connection commits; -1. */
 int64_t	store_data_version(struct store *);
+/* Counts for the metrics: (issue, list, state) -> n; issue 0 for lists. */
+struct store_count {
+	int64_t	 issue;
+	char	*list;
+	char	*state;
+	int64_t	 n;
+};
+/* Deliveries by issue and state. */
+int	store_delivery_counts(struct store *, struct store_count **, size_t *,
+	    char **cause);
+/* Subscriptions by list and state. */
+int	store_subscription_counts(struct store *, struct store_count **,
+	    size_t *, char **cause);
+void	store_counts_free(struct store_count *, size_t);
 /*
- * Deliveries left `sending` by a crash become pending again; *n.  Also
- * forgets attempt counts older than two days.
+ * Deliveries and mail-queue messages left `sending` by a crash become
+ * pending again; *n counts both.  Also forgets attempt counts older
+ * than two days.
  */
 int	store_recover(struct store *, int64_t *n, char **cause);
 /* Ids of queued issues due at now, and of issues in state sending. */
@@ -355,5 +370,132 @@ int	store_issue_finish(struct store *, int64_t id, int64_t now, int *done,
  */
 int	store_attempt_log(struct store *, int64_t since, int64_t **secs,
 	    int64_t **counts, size_t *n, char **cause);
+
+/*
+ * ---- Web subscriptions and the mail queue ----
+ *
+ * What the HTTP endpoints (/u/, /s/, /c/), heraldctl and the dispatcher
+ * need for subscribe with double opt-in, confirm and unsubscribe, and
+ * the queue of transactional mail (confirmations) that heraldd sends
+ * ahead of newsletters.  Each function runs in one transaction (or the
+ * caller's, for the dispatcher's claim and results) and leaves the
+ * data as it was on failure.
+ */
+
+/* Who a token names: a subscriber and a list, with the subscription's state. */
+struct store_target {
+	int64_t	 subscriber;
+	char	*email;
+	char	*name;		/* NULL when unknown */
+	char	*lang;		/* NULL when unknown */
+	int64_t	 list;
+	char	*list_name;
+	char	*list_title;
+	char	*optin;		/* "single" or "double" */
+	char	*state;		/* subscription: pending, confirmed, unsubscribed; NULL: none */
+};
+/* -1 with STORE_ENOTFOUND when the subscriber or the list does not exist. */
+int	store_target_get(struct store *, int64_t subscriber, int64_t list,
+	    struct store_target *, char **cause);
+void	store_target_free(struct store_target *);
+/*
+ * Unsubscribe (any state -> unsubscribed), recording an event
+ * "unsubscribe" with source ("web", "one-click", "mailto"); *changed 0
+ * when already unsubscribed (a harmless repeat, no new event).
+ * Deliveries of that subscriber for issues of that list that are
+ * pending or deferred become skipped at once, and so do queued
+ * confirmations for that list (a message already handed to SMTP goes
+ * out).  STORE_ENOTFOUND when the subscriber, the list or the
+ * subscription does not exist.
+ */
+int	store_web_unsubscribe(struct store *, int64_t subscriber, int64_t list,
+	    const char *source, int64_t now, int *changed, char **cause);
+
+enum store_subscribe_outcome {
+	STORE_SUBSCRIBE_CONFIRMED,	/* single opt-in: confirmed at once */
+	STORE_SUBSCRIBE_QUEUED,		/* pending; a confirmation email is queued */
+	STORE_SUBSCRIBE_LIMITED,	/* pending; per-address daily limit reached, nothing queued */
+	STORE_SUBSCRIBE_ALREADY		/* already confirmed: nothing changes, nothing sent */
+};
+/*
+ * One transaction: find the list (STORE_ENOTFOUND), find or create the
+ * subscriber (email already checked by addr_check; name and lang may be
+ * NULL and never overwrite known values of an existing subscriber), then
+ * by the list's opt-in mode and the current state: on a single opt-in
+ * list, confirmed at once; on a double opt-in list a new, pending or
+ * unsubscribed subscription becomes pending and gets a confirmation
+ * queued, unless max_per_day (<= 0: no limit) confirmations were
+ * already queued for this subscriber (any list) in the 24 hours before
+ * now.  Event "subscribe" with source (detail "pending", "pending,
+ * limited" or "confirmed"); none for STORE_SUBSCRIBE_ALREADY.
+ */
+int	store_web_subscribe(struct store *, const char *list, const char *email,
+	    const char *name, const char *lang, const char *source, int64_t now,
+	    int max_per_day, int *outcome, char **cause);
+/*
+ * pending -> confirmed (event "confirm" with source); *changed 0 when
+ * already confirmed; -1 STORE_EREFUSED when unsubscribed (an old link
+ * does not resubscribe), STORE_ENOTFOUND when there is no subscription
+ * (or no such subscriber or list).
+ */
+int	store_web_confirm(struct store *, int64_t subscriber, int64_t list,
+	    const char *source, int64_t now, int *changed, char **cause);
+
+/*
+ * A bounce that came back by mail (a failure report to the VERP address
+ * bounces+TOKEN@...): subscribers.bounces + 1 and event "bounce" with
+ * source and detail; at STORE_BOUNCE_LIMIT an active subscriber becomes
+ * bounced (event "disable").  STORE_ENOTFOUND when the subscriber or the
+ * list is gone.
+ */
+int	store_web_bounce(struct store *, int64_t subscriber, int64_t list,
+	    const char *source, const char *detail, int64_t now, char **cause);
+
+/* A claimed mail-queue message, with what rendering it needs. */
+struct store_mailq_msg {
+	int64_t			 id;		/* the row: Message-ID */
+	char			*kind;		/* "confirm" */
+	int64_t			 attempts;	/* before this one */
+	int64_t			 created;
+	struct store_target	 t;
+	char			*from_addr;	/* the list's; NULL: default */
+	char			*from_name;
+	char			*reply_to;
+};
+/*
+ * In the caller's transaction: take up to max messages due at now
+ * (pending, then deferred with next_attempt <= now), oldest first, and
+ * mark them sending.  A confirmation whose subscription is no longer
+ * pending, or whose subscriber is blocked, is marked skipped instead and
+ * does not count against max.  *out is NULL when *n is 0.
+ */
+int	store_mailq_claim(struct store *, int64_t now, size_t max,
+	    struct store_mailq_msg **out, size_t *n, char **cause);
+void	store_mailq_msgs_free(struct store_mailq_msg *, size_t);
+
+struct store_mailq_result {
+	int64_t		 id;
+	const char	*state;		/* sent, deferred, failed */
+	long		 code;		/* <= 0: none */
+	const char	*reply;
+	int64_t		 next_attempt;	/* deferred: when to try again */
+	const char	*message_id;
+};
+/*
+ * In the caller's transaction: record results (attempts + 1, code,
+ * reply, next_attempt, message_id when not NULL) and count attempts in
+ * the attempt log like store_results() does.  Never a bounce.
+ * STORE_EINVAL, before any write, for a state other than sent, deferred
+ * or failed.
+ */
+int	store_mailq_results(struct store *, const struct store_mailq_result *,
+	    size_t n, int64_t now, char **cause);
+
+/* Mail-queue messages by state, for /metrics and heraldctl. */
+struct store_mailq_counts {
+	int64_t	pending, sending, sent, deferred, failed, skipped;
+};
+int	store_mailq_counts(struct store *, struct store_mailq_counts *,
+	    char **cause);
 
 #endif

@@ -43,8 +43,11 @@ while :; do
 done
 echo "==> capture SMTP server on 127.0.0.1:$port, messages in $demo/mail"
 
+# The web endpoints on a free loopback port.
+web=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 sed -e "s|@DEMO@|$demo|g" -e "s|@TEMPLATES@|$srcdir/templates|g" \
-    -e "s|@PORT@|$port|g" "$srcdir/etc/demo.conf.in" > "$demo/herald.conf"
+    -e "s|@PORT@|$port|g" -e "s|@WEB@|$web|g" "$srcdir/etc/demo.conf.in" \
+    > "$demo/herald.conf"
 (umask 077; head -c 32 /dev/urandom | base64 > "$demo/secret")
 "$heraldd" -n -c "$demo/herald.conf"
 ctl() { "$heraldctl" -c "$demo/herald.conf" "$@"; }
@@ -75,6 +78,15 @@ while [ $i -lt 600 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
+if [ "$state" = sent ] && command -v curl >/dev/null; then
+	echo "==> the web endpoints on http://127.0.0.1:$web"
+	curl -s -o /dev/null -w "GET /healthz: %{http_code}\n" "http://127.0.0.1:$web/healthz"
+	curl -s -o "$demo/archive.html" -w "GET /a/spotlight/: %{http_code}\n" \
+	    "http://127.0.0.1:$web/a/spotlight/"
+	curl -s -o "$demo/issue.html" -w "GET /a/spotlight/$id: %{http_code} (saved as $demo/issue.html)\n" \
+	    "http://127.0.0.1:$web/a/spotlight/$id"
+	curl -s "http://127.0.0.1:$web/metrics" | grep '^herald_messages'
+fi
 kill -TERM "$hpid"
 wait "$hpid" || true
 hpid=

@@ -17,14 +17,16 @@ templates = "$top_srcdir/templates";
 log_level = "info";
 sender = { from_address = "bulletin@r2p.example"; from_name = "Spotlight on R2P";
            postal_address = "Friends of R2P, Phnom Penh"; };
-smtp = { url = "smtp://127.0.0.1:$1"; connections = ${CONNS:-2};
+smtp = { url = "smtp://${SMTP_HOST:-127.0.0.1}:$1"; connections = ${CONNS:-2};
          messages_per_connection = ${PERCONN:-50};
          timeout = { connect = 5; response = ${RESPONSE:-10}; };
-         rate = { per_second = ${PERSEC:-0}; per_minute = ${PERMIN:-0}; }; };
-http = { base_url = "https://lists.r2p.example"; secret_file = "$T/secret"; };
+         rate = { per_second = ${PERSEC:-0}; per_minute = ${PERMIN:-0}; };
+         ${SMTP_EXTRA:-} };
+http = { base_url = "${BASE_URL:-https://lists.r2p.example}"; secret_file = "$T/secret";
+         listen = "${HTTP_LISTEN:-none}"; ${HTTP_EXTRA:-} };
 delivery = { backoff_initial = ${BACKOFF:-1}; backoff_max = ${BACKOFF_MAX:-4};
              max_age = ${MAXAGE:-3600}; shutdown_grace = ${GRACE:-10};
-             pause_after_policy_failures = ${POLICY:-3}; };
+             pause_after_policy_failures = ${POLICY:-3}; ${DELIVERY_EXTRA:-} };
 $2
 CONF
 }

@@ -179,6 +179,9 @@ context(int html, const char *name, const char *lang)
 	set(root, "headline", "Capacity Building Training on Importance of "
 	    "Responsibility to Protect (R2P)");
 	set(root, "dir", "ltr");
+	/* As render.c does: the language at the top, and on the subscriber. */
+	if (lang != NULL)
+		set(root, "lang", lang);
 	m = value_map();
 	set(m, "dear", lang != NULL ? "ជម្រាបសួរ" : "Dear");
 	set(m, "dear_friend", "Dear friend,");
