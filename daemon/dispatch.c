@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #define DISPATCH_TICK_MS	1000
 /* Claimed ahead of free connections, to keep them busy. */
 #define DISPATCH_PREFETCH	2
+#define DISPATCH_HOLD_MAX_US	20000	/* results wait for others at most */
 /* Back off from a relay that refused connections: first, then most. */
 #define DISPATCH_RELAY_BACKOFF	5
 #define DISPATCH_RELAY_MAXOFF	300
@@ -37,6 +39,7 @@ struct dispatch;
 
 static int	dispatch_exchange(struct dispatch *, int64_t);
 static void	dispatch_done(const struct smtp_result *, void *);
+static void	*dispatch_committer(void *);
 
 /* A claimed message: waiting for a connection, or in flight. */
 struct job {
@@ -93,7 +96,21 @@ struct dispatch {
 	struct store_result	*results;
 	struct job		**result_jobs;
 	size_t			 nresults, capresults;
+	int64_t			 first_result_us; /* the oldest in results */
+	int64_t			 hold_us;	/* the last commit's duration */
 	struct buf		 msg;
+	/*
+	 * The committer thread runs COMMIT (an fsync, mostly waiting for
+	 * the disk) while this thread renders the next messages.
+	 */
+	pthread_t		 cm_thread;
+	int			 cm_started;
+	pthread_mutex_t		 cm_lock;
+	pthread_cond_t		 cm_cond;
+	enum { CM_IDLE, CM_RUN, CM_DONE, CM_QUIT } cm_state;
+	int			 cm_rv;
+	char			*cm_cause;
+	int64_t			 cm_us;		/* how long COMMIT took */
 	char			 status[256];
 };
 
@@ -276,6 +293,14 @@ dispatch_new(const struct config *conf, struct store *st, char **cause)
 	d = xcalloc(1, sizeof(*d));
 	d->conf = conf;
 	d->st = st;
+	pthread_mutex_init(&d->cm_lock, NULL);
+	pthread_cond_init(&d->cm_cond, NULL);
+	if ((errno = pthread_create(&d->cm_thread, NULL, dispatch_committer,
+	    d)) != 0) {
+		xasprintf(cause, "pthread_create: %s", strerror(errno));
+		goto fail;
+	}
+	d->cm_started = 1;
 	if (dispatch_secrets(conf, &d->key, &d->keylen, &d->password,
 	    cause) != 0)
 		goto fail;
@@ -312,6 +337,15 @@ dispatch_free(struct dispatch *d)
 		d->campaigns = c->next;
 		dispatch_campaign_free(c);
 	}
+	if (d->cm_started) {
+		pthread_mutex_lock(&d->cm_lock);
+		d->cm_state = CM_QUIT;
+		pthread_cond_broadcast(&d->cm_cond);
+		pthread_mutex_unlock(&d->cm_lock);
+		pthread_join(d->cm_thread, NULL);
+	}
+	pthread_cond_destroy(&d->cm_cond);
+	pthread_mutex_destroy(&d->cm_lock);
 	if (d->smtp != NULL)
 		smtp_free(d->smtp);
 	if (d->old_smtp != NULL)
@@ -580,6 +614,32 @@ dispatch_tick(struct dispatch *d, int64_t now_ms)
 	free(ids);
 }
 
+/* For the commit's timing: monotonic microseconds. */
+static int64_t
+dispatch_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Whether the results in hand should wait for replies about to come.  The
+ * connections hold their next final dot until their results are committed
+ * (gate_dot), so a result that just misses a commit costs its connection
+ * a whole commit more: with several connections, one commit for the
+ * results of a round beats one as soon as the first arrives.  They wait
+ * at most as long as the last commit took.
+ */
+static int
+dispatch_hold(struct dispatch *d, int64_t now_us)
+{
+	return d->nresults > 0 && !d->stopping &&
+	    now_us < d->first_result_us + d->hold_us &&
+	    smtp_replies_due(d->smtp) > 0;
+}
+
 static void
 dispatch_result_push(struct dispatch *d, struct job *j, const char *state,
     long code, const char *reply, int64_t next, int bounce)
@@ -593,6 +653,8 @@ dispatch_result_push(struct dispatch *d, struct job *j, const char *state,
 		d->result_jobs = xreallocarray(d->result_jobs, d->capresults,
 		    sizeof(*d->result_jobs));
 	}
+	if (d->nresults == 0)
+		d->first_result_us = dispatch_now_us();
 	r = &d->results[d->nresults];
 	memset(r, 0, sizeof(*r));
 	r->delivery_id = j->delivery_id;
@@ -769,11 +831,81 @@ dispatch_claim(struct dispatch *d, size_t want, int64_t now_ms)
  * one fsync per round, and a message is `sending` in the database before
  * SMTP sees it.
  */
+static void	dispatch_send(struct dispatch *, int64_t, size_t);
+
+/*
+ * The committer thread: COMMIT, then let the connections send the final
+ * dots the commit was holding back (gate_dot).  Nothing else uses the
+ * store meanwhile: the loop only renders and submits (dispatch_commit).
+ */
+static void *
+dispatch_committer(void *arg)
+{
+	struct dispatch	*d = arg;
+	char		*cause;
+	int64_t		 t0;
+	int		 rv;
+
+	pthread_mutex_lock(&d->cm_lock);
+	for (;;) {
+		while (d->cm_state == CM_IDLE || d->cm_state == CM_DONE)
+			pthread_cond_wait(&d->cm_cond, &d->cm_lock);
+		if (d->cm_state == CM_QUIT)
+			break;
+		pthread_mutex_unlock(&d->cm_lock);
+		cause = NULL;
+		t0 = dispatch_now_us();
+		if ((rv = store_commit(d->st, &cause)) == 0) {
+			smtp_ack(d->smtp);
+			if (d->old_smtp != NULL)
+				smtp_ack(d->old_smtp);
+		}
+		pthread_mutex_lock(&d->cm_lock);
+		d->cm_us = dispatch_now_us() - t0;
+		d->cm_rv = rv;
+		d->cm_cause = cause;
+		d->cm_state = CM_DONE;
+		pthread_cond_broadcast(&d->cm_cond);
+	}
+	pthread_mutex_unlock(&d->cm_lock);
+	return NULL;
+}
+
+/*
+ * Commit the open transaction and acknowledge its results; meanwhile
+ * render and submit up to nsafe ready jobs, whose `sending` an earlier
+ * round committed.  Results pushed meanwhile (a message that cannot be
+ * rendered) go after the ones being committed.
+ */
+static int
+dispatch_commit(struct dispatch *d, size_t nsafe, int64_t now_ms,
+    char **cause)
+{
+	int	rv;
+
+	pthread_mutex_lock(&d->cm_lock);
+	d->cm_state = CM_RUN;
+	pthread_cond_broadcast(&d->cm_cond);
+	pthread_mutex_unlock(&d->cm_lock);
+	if (!d->stopping && nsafe > 0)
+		dispatch_send(d, now_ms, nsafe);
+	pthread_mutex_lock(&d->cm_lock);
+	while (d->cm_state != CM_DONE)
+		pthread_cond_wait(&d->cm_cond, &d->cm_lock);
+	d->cm_state = CM_IDLE;
+	rv = d->cm_rv;
+	*cause = d->cm_cause;
+	d->cm_cause = NULL;
+	pthread_mutex_unlock(&d->cm_lock);
+	return rv;
+}
+
 static int
 dispatch_exchange(struct dispatch *d, int64_t now_ms)
 {
-	size_t	 free_slots, want, i;
+	size_t	 free_slots, want, i, nsafe, ndone;
 	char	*cause = NULL;
+	int64_t	 t0;
 	int	 rv = 0, mq;
 
 	free_slots = (size_t)smtp_idle_slots(d->smtp);
@@ -800,6 +932,9 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 		if (!any)
 			return 0;
 	}
+	t0 = dispatch_now_us();
+	nsafe = d->nready;
+	ndone = d->nresults;
 	if (store_begin(d->st, &cause) != 0)
 		goto fail;
 	if (d->nresults > 0 && store_results(d->st, d->results, d->nresults,
@@ -813,19 +948,27 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 		rv = -1;
 		goto rollback;
 	}
-	if (store_commit(d->st, &cause) != 0)
+	/* Recorded, the connections may finish their next messages. */
+	t0 = dispatch_now_us() - t0;
+	if (dispatch_commit(d, nsafe, now_ms, &cause) != 0)
 		goto fail_rollback;
-	/* Recorded: the connections may finish their next messages. */
-	smtp_ack(d->smtp);
-	if (d->old_smtp != NULL)
-		smtp_ack(d->old_smtp);
+	d->hold_us = t0 + d->cm_us;
+	if (d->hold_us > DISPATCH_HOLD_MAX_US)
+		d->hold_us = DISPATCH_HOLD_MAX_US;
 	mailq_committed(d->mq);
-	for (i = 0; i < d->nresults; i++) {
+	for (i = 0; i < ndone; i++) {
 		d->result_jobs[i]->c->refs--;
 		dispatch_job_free(d->result_jobs[i]);
 		free((char *)d->results[i].reply);
 	}
-	d->nresults = 0;
+	d->nresults -= ndone;
+	if (d->nresults > 0) {
+		memmove(d->results, d->results + ndone,
+		    d->nresults * sizeof(*d->results));
+		memmove(d->result_jobs, d->result_jobs + ndone,
+		    d->nresults * sizeof(*d->result_jobs));
+		d->first_result_us = dispatch_now_us();
+	}
 	return 0;
 fail_rollback:
 	log_warnx("recording results: %s; %zu result%s kept, trying again",
@@ -855,7 +998,7 @@ fail:
 
 /* Hand ready jobs to free connections, within the rate limits. */
 static void
-dispatch_send(struct dispatch *d, int64_t now_ms)
+dispatch_send(struct dispatch *d, int64_t now_ms, size_t max)
 {
 	struct job	*j;
 	struct token	 tk;
@@ -863,9 +1006,15 @@ dispatch_send(struct dispatch *d, int64_t now_ms)
 	const char	*why;
 	struct render_rcpt rc;
 
-	d->inflight += mailq_send(d->mq, d->smtp, &d->limits, d->conf, d->key,
-	    d->keylen, now_ms);
-	while ((j = d->ready) != NULL && smtp_idle_slots(d->smtp) > 0) {
+	/*
+	 * max < SIZE_MAX: called by dispatch_commit, while the mail queue's
+	 * latest claims may not be committed yet; it goes next time.
+	 */
+	if (max == SIZE_MAX)
+		d->inflight += mailq_send(d->mq, d->smtp, &d->limits, d->conf,
+		    d->key, d->keylen, now_ms);
+	while ((j = d->ready) != NULL && smtp_idle_slots(d->smtp) > 0 &&
+	    max-- > 0) {
 		if (!limit_take(&d->limits, now_ms))
 			break;
 		d->ready = j->next;
@@ -967,8 +1116,14 @@ dispatch_wait(struct dispatch *d, int timeout_ms, int fd)
 		if (next < until)
 			until = next;
 	}
-	if (d->nresults > 0 || mailq_nresults(d->mq) > 0)
+	if (d->nresults > 0 || mailq_nresults(d->mq) > 0) {
+		int64_t	us = dispatch_now_us();
+
 		until = now;
+		if (dispatch_hold(d, us))
+			until += (d->first_result_us + d->hold_us - us + 999) /
+			    1000;
+	}
 	if (until - now < timeout_ms)
 		timeout_ms = until > now ? (int)(until - now) : 0;
 	memset(&w, 0, sizeof(w));
@@ -1000,10 +1155,11 @@ dispatch_step(struct dispatch *d)
 		dispatch_tick(d, now_ms);
 		dispatch_finish(d);
 	}
-	if (dispatch_exchange(d, now_ms) != 0)
+	if (!dispatch_hold(d, dispatch_now_us()) &&
+	    dispatch_exchange(d, now_ms) != 0)
 		rv = -1;
 	if (!d->stopping)
-		dispatch_send(d, now_ms);
+		dispatch_send(d, now_ms, SIZE_MAX);
 	return rv;
 }
 

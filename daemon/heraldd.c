@@ -21,6 +21,9 @@
 #include "store.h"
 #include "xmalloc.h"
 
+/* SQLite page cache of each database connection, in KiB. */
+#define HERALDD_CACHE_KIB	2000
+
 /* The self-pipe: signal handlers write a byte, the loop reads it. */
 static int			sigpipe[2] = { -1, -1 };
 static volatile sig_atomic_t	got_hup, got_term;
@@ -155,6 +158,12 @@ heraldd_run(const char *path, struct config *conf, int debug)
 		log_warnx("%s", cause);
 		free(cause);
 		return EX_UNAVAILABLE;
+	}
+	/* A small page cache: memory stays flat as lists grow. */
+	if (store_set_cache(st, HERALDD_CACHE_KIB, &cause) != 0) {
+		log_warnx("%s", cause);
+		free(cause);
+		cause = NULL;
 	}
 	if ((d = dispatch_new(conf, st, &cause)) == NULL) {
 		log_warnx("%s", cause);

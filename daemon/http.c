@@ -400,6 +400,11 @@ http_store(struct http *h)
 		free(cause);
 		return NULL;
 	}
+	/* Web requests read a few rows: a small page cache will do. */
+	if (store_set_cache(st, 1000, &cause) != 0) {
+		log_warnx("web: %s", cause);
+		free(cause);
+	}
 	pthread_setspecific(h->storekey, st);
 	return st;
 }

@@ -53,6 +53,20 @@ static const struct qp_ent qp_tab[256] = {
 	QP_E64(0), QP_E64(64), QP_E64(128), QP_E64(192)
 };
 
+/* The same as one byte per entry, for the loops over runs: */
+#define QP_COPY		0	/* copied as is */
+#define QP_ESC		1	/* written =XX */
+#define QP_BREAK	2	/* CR or LF */
+#define QP_C(x)	((x) == '\n' || (x) == '\r' ? QP_BREAK : \
+		    QP_LIT(x) ? QP_COPY : QP_ESC)
+#define QP_C4(x)	QP_C(x), QP_C((x) + 1), QP_C((x) + 2), QP_C((x) + 3)
+#define QP_C16(x)	QP_C4(x), QP_C4((x) + 4), QP_C4((x) + 8), QP_C4((x) + 12)
+#define QP_C64(x)	QP_C16(x), QP_C16((x) + 16), QP_C16((x) + 32), \
+			QP_C16((x) + 48)
+static const unsigned char qp_cls[256] = {
+	QP_C64(0), QP_C64(64), QP_C64(128), QP_C64(192)
+};
+
 /* Encoded output lines hold at most 75 characters plus a soft-break "=". */
 #define QP_WIDTH	75
 
@@ -95,14 +109,14 @@ mime_qp_encode(struct buf *b, const char *src, size_t n)
 		e = &qp_tab[c];
 		/* The common case: inside a line, with room for it. */
 		if (!e->slow && col - 1 < (size_t)QP_WIDTH - e->len) {
+			size_t	j = i + 1, end;
+
 			if (e->len == 1) {
 				/* A run of literal bytes: copy it whole. */
-				size_t	j = i + 1, end = i + (QP_WIDTH - col);
-
+				end = i + (QP_WIDTH - col);
 				if (end > n)
 					end = n;
-				while (j < end && qp_tab[s[j]].len == 1 &&
-				    !qp_tab[s[j]].slow)
+				while (j < end && qp_cls[s[j]] == QP_COPY)
 					j++;
 				memcpy(p, s + i, j - i);
 				p += j - i;
@@ -110,9 +124,19 @@ mime_qp_encode(struct buf *b, const char *src, size_t n)
 				i = j - 1;
 				continue;
 			}
+			/* A run of escaped bytes (UTF-8 text): as many as fit. */
+			end = i + (QP_WIDTH - col) / 3;
+			if (end > n)
+				end = n;
 			memcpy(p, e->s, 4);
-			p += e->len;
-			col += e->len;
+			p += 3;
+			while (j < end && qp_cls[s[j]] == QP_ESC) {
+				memcpy(p, qp_tab[s[j]].s, 4);
+				p += 3;
+				j++;
+			}
+			col += 3 * (j - i);
+			i = j - 1;
 			continue;
 		}
 		if (c == '\n' || (c == '\r' && i + 1 < n && s[i + 1] == '\n')) {

@@ -80,6 +80,7 @@ struct smtp_slot {
 	size_t		 pos;
 	int		 data_started;
 	int		 data_done;
+	int		 dot_out;	/* counted in smtp->dots_out */
 	int		 nreplies;
 	int		 reply_after_dot;
 	long		 code;
@@ -96,6 +97,7 @@ struct smtp {
 	struct smtp_slot *slots;
 	int		 nslots;
 	int		 busy;		/* jobs submitted, not yet reported */
+	int		 dots_out;	/* final dots sent, replies awaited */
 	int		 per_connection;
 	int		 gate_dot;
 	struct curl_waitfd *wfd;	/* smtp_poll's array, reused */
@@ -121,14 +123,19 @@ smtp_read_cb(char *out, size_t size, size_t nitems, void *arg)
 		 * on, wait until this connection's earlier results are
 		 * recorded by the caller.
 		 */
-		if (s->smtp->gate_dot) {
-			pthread_mutex_lock(&s->smtp->lock);
-			while (s->acked < s->finished && !s->smtp->stopping)
-				pthread_cond_wait(&s->cond, &s->smtp->lock);
+		pthread_mutex_lock(&s->smtp->lock);
+		while (s->smtp->gate_dot && s->acked < s->finished &&
+		    !s->smtp->stopping)
+			pthread_cond_wait(&s->cond, &s->smtp->lock);
+		if (s->smtp->stopping) {
 			pthread_mutex_unlock(&s->smtp->lock);
-			if (s->smtp->stopping)
-				return CURL_READFUNC_ABORT;
+			return CURL_READFUNC_ABORT;
 		}
+		if (!s->dot_out) {
+			s->dot_out = 1;
+			s->smtp->dots_out++;
+		}
+		pthread_mutex_unlock(&s->smtp->lock);
 		s->data_done = 1;
 		return 0;
 	}
@@ -367,6 +374,18 @@ int
 smtp_busy(struct smtp *smtp)
 {
 	return smtp->busy;
+}
+
+int
+smtp_replies_due(struct smtp *smtp)
+{
+	int	n;
+
+	/* Written by the threads under the lock. */
+	pthread_mutex_lock(&smtp->lock);
+	n = smtp->dots_out;
+	pthread_mutex_unlock(&smtp->lock);
+	return n;
 }
 
 /* An envelope address goes inside <...> on a command line. */
@@ -717,6 +736,10 @@ smtp_thread(void *arg)
 		pthread_mutex_lock(&smtp->lock);
 		s->cur->state = JOB_DONE;
 		s->finished++;
+		if (s->dot_out) {
+			s->dot_out = 0;
+			smtp->dots_out--;
+		}
 		s->run ^= 1;
 		/* One wake-up until the loop has looked: fewer syscalls. */
 		if (!smtp->wake_pending) {

@@ -126,6 +126,12 @@ const char	*smtp_check(const char *mail_from, const char *rcpt,
 		    const char *data, size_t len);
 int		 smtp_idle_slots(struct smtp *);	/* free places */
 int		 smtp_busy(struct smtp *);	/* messages not yet reported */
+/*
+ * Messages whose final dot went out and whose reply is awaited: their
+ * results are about to come, so a caller that commits results in batches
+ * may wait a moment for them (one commit instead of two).
+ */
+int		 smtp_replies_due(struct smtp *);
 
 /* curl_multi_poll with the caller's extra fds; -1 on error. */
 int		 smtp_poll(struct smtp *, int timeout_ms,

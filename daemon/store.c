@@ -2411,6 +2411,15 @@ fail:
 	return -1;
 }
 
+int
+store_set_cache(struct store *st, int kib, char **cause)
+{
+	char	sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", kib);
+	return store_exec(st, sql, cause, "cache_size");
+}
+
 int64_t
 store_data_version(struct store *st)
 {

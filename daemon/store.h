@@ -270,6 +270,12 @@ int	store_begin(struct store *, char **cause);
 int	store_commit(struct store *, char **cause);
 void	store_rollback(struct store *);
 /* PRAGMA data_version: changes when another connection commits; -1. */
+/*
+ * SQLite's page cache for this connection, in KiB (8000 by default): a
+ * long-running daemon keeps it small, so that its memory does not grow
+ * with the database.
+ */
+int	store_set_cache(struct store *, int kib, char **cause);
 int64_t	store_data_version(struct store *);
 /* Counts for the metrics: (issue, list, state) -> n; issue 0 for lists. */
 struct store_count {
