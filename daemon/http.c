@@ -72,7 +72,7 @@ static const char *const http_route_names[NROUTES] = {
 
 /* Status codes counted by the metrics; anything else counts as 0. */
 static const unsigned http_codes[] = {
-	200, 301, 303, 400, 404, 405, 409, 410, 413, 429, 500, 503, 0
+	200, 204, 301, 303, 400, 404, 405, 409, 410, 413, 429, 500, 503, 0
 };
 #define NCODES	(sizeof(http_codes) / sizeof(http_codes[0]))
 
@@ -1628,6 +1628,10 @@ http_route(struct http *h, struct http_site *s, struct MHD_Connection *c,
 		return ret;
 	}
 	r->route = ROUTE_OTHER;
+	/* Browsers ask for it on every site: no icon, and no error. */
+	if (strcmp(url, "/favicon.ico") == 0 && get)
+		return http_send(h, c, r, 204, "image/x-icon", xstrdup(""), 0,
+		    1, NULL);
 	return http_error(h, s, c, r, 404, NULL, http_lang(c, NULL));
 }
 

@@ -215,6 +215,8 @@ for p in / /nope /u/ /u /s/ /s/nolist /s/Bad_Name /a/nolist/ /a/nolist/feed.atom
 	[ "$(code GET "$B$p")" = 404 ] || fail "GET $p not 404"
 done
 
+[ "$(code GET "$B/favicon.ico")" = 204 ] || fail "/favicon.ico is not 204"
+
 # --- the archive
 [ "$(get "$B/a/spotlight")" = 301 ] || fail "/a/spotlight does not redirect"
 grep -qi "^Location: $B/a/spotlight/" "$T/head" || fail "bad redirect"
