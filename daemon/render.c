@@ -439,8 +439,19 @@ render_context(struct render_issue *r, const struct render_lang *rl,
 		value_map_set(m, "unsubscribe",
 		    value_string_take(url, strlen(url)));
 	}
-	render_set(m, "view_online", r->view_url);
-	render_set(m, "archive", r->archive_url);
+	/* Online, a reader sees the variant they were sent, whatever
+	 * language their browser asks for. */
+	if (rl->il->tag != NULL) {
+		xasprintf(&url, "%s?lang=%s", r->view_url, rl->il->tag);
+		value_map_set(m, "view_online",
+		    value_string_take(url, strlen(url)));
+		xasprintf(&url, "%s?lang=%s", r->archive_url, rl->il->tag);
+		value_map_set(m, "archive",
+		    value_string_take(url, strlen(url)));
+	} else {
+		render_set(m, "view_online", r->view_url);
+		render_set(m, "archive", r->archive_url);
+	}
 	render_set(m, "subscribe", r->subscribe_url);
 	value_map_set(ctx, "links", m);
 	*unsub_token = tok;

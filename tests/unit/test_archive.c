@@ -193,7 +193,7 @@ test_page_en(void **state)
 	assert_non_null(strstr(h,
 	    "href=\"https://lists.r2p.example/s/spotlight\""));
 	assert_non_null(strstr(h,
-	    "href=\"https://lists.r2p.example/a/spotlight/\""));
+	    "href=\"https://lists.r2p.example/a/spotlight/?lang=en\""));
 	assert_non_null(strstr(h, "<html lang=\"en\""));
 	/* The inbox preheader is not on the page. */
 	assert_null(strstr(h, "display:none"));
