@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -148,6 +149,12 @@ struct http_req {
 	int		 too_big;
 	int		 route;
 };
+
+/*
+ * How far below the sending loop the web threads run (nice steps): under
+ * a flood of requests the CPU goes to delivery first.
+ */
+#define HTTP_NICE	10
 
 /* A string value that takes s. */
 static struct value *
@@ -411,6 +418,31 @@ http_store(struct http *h)
 	}
 	pthread_setspecific(h->storekey, st);
 	return st;
+}
+
+/*
+ * Once per web thread: lower its priority by HTTP_NICE.  Linux applies
+ * setpriority() to the one thread whose id it is given.
+ */
+static void
+http_thread_init(void)
+{
+#ifdef __linux__
+	static __thread int	 done;
+	pid_t			 tid;
+	int			 prio;
+
+	if (done)
+		return;
+	done = 1;
+	tid = gettid();
+	errno = 0;
+	prio = getpriority(PRIO_PROCESS, (id_t)tid);
+	if (errno != 0 || setpriority(PRIO_PROCESS, (id_t)tid,
+	    prio + HTTP_NICE > 19 ? 19 : prio + HTTP_NICE) == -1)
+		log_debug("web: cannot lower the priority of thread %d: %s",
+		    (int)tid, strerror(errno));
+#endif
 }
 
 /* Tell the dispatcher that mail was queued. */
@@ -1630,6 +1662,7 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
 	unsigned long long	 n;
 
 	(void)version;
+	http_thread_init();
 	if (r == NULL) {
 		r = xcalloc(1, sizeof(*r));
 		buf_init(&r->body);
