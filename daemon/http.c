@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -99,7 +100,12 @@ struct http_site {
 	char			*bounce_domain;
 	char			*postal_address;
 	struct mustache_tmpl	*pages[NPAGES];
-	struct value		*strings[NLANGS];
+	struct value		*strings[NLANGS];	/* owned by tctx */
+	/*
+	 * { "t": strings[i] }: the bottom of every page's context stack,
+	 * so that a request does not copy the strings.
+	 */
+	struct value		*tctx[NLANGS];
 };
 
 /* One client address's subscribe requests: a bucket refilled hourly. */
@@ -144,6 +150,12 @@ struct http_req {
 	int		 route;
 };
 
+/*
+ * How far below the sending loop the web threads run (nice steps): under
+ * a flood of requests the CPU goes to delivery first.
+ */
+#define HTTP_NICE	10
+
 /* A string value that takes s. */
 static struct value *
 http_vstr(char *s)
@@ -170,7 +182,7 @@ http_site_free(struct http_site *s)
 	for (i = 0; i < NPAGES; i++)
 		mustache_free(s->pages[i]);
 	for (i = 0; i < NLANGS; i++)
-		value_free(s->strings[i]);
+		value_free(s->tctx[i] != NULL ? s->tctx[i] : s->strings[i]);
 	if (s->key != NULL) {
 		explicit_bzero(s->key, s->keylen);
 		free(s->key);
@@ -277,6 +289,10 @@ http_load_strings(struct http_site *s, const char *dir, char **cause)
 				    config_setting_name(e), value_cstring(
 				    config_setting_get_string(e)));
 		}
+	for (i = 0; i < NLANGS; i++) {
+		s->tctx[i] = value_map();
+		value_map_set(s->tctx[i], "t", s->strings[i]);
+	}
 	config_destroy(&cf);
 	free(path);
 	return 0;
@@ -409,6 +425,31 @@ http_store(struct http *h)
 	return st;
 }
 
+/*
+ * Once per web thread: lower its priority by HTTP_NICE.  Linux applies
+ * setpriority() to the one thread whose id it is given.
+ */
+static void
+http_thread_init(void)
+{
+#ifdef __linux__
+	static __thread int	 done;
+	pid_t			 tid;
+	int			 prio;
+
+	if (done)
+		return;
+	done = 1;
+	tid = gettid();
+	errno = 0;
+	prio = getpriority(PRIO_PROCESS, (id_t)tid);
+	if (errno != 0 || setpriority(PRIO_PROCESS, (id_t)tid,
+	    prio + HTTP_NICE > 19 ? 19 : prio + HTTP_NICE) == -1)
+		log_debug("web: cannot lower the priority of thread %d: %s",
+		    (int)tid, strerror(errno));
+#endif
+}
+
 /* Tell the dispatcher that mail was queued. */
 static void
 http_wake(struct http *h)
@@ -526,14 +567,16 @@ http_lang(struct MHD_Connection *c, const char *pref)
 	return pick;
 }
 
-/* A map for a page: the strings, the language, the links. */
+/*
+ * A map for a page: the language, the links.  The strings ("t") are not
+ * in it: http_page puts the site's tctx under it on the stack.
+ */
 static struct value *
 http_context(struct http_site *s, size_t lang, const char *path)
 {
 	struct value	*ctx;
 
 	ctx = value_map();
-	value_map_set(ctx, "t", value_copy(s->strings[lang]));
 	value_map_set(ctx, "lang", value_cstring(http_langs[lang]));
 	value_map_set(ctx, "dir", value_cstring("ltr"));
 	value_map_set(ctx, "base_url", value_cstring(s->base_url));
@@ -567,14 +610,21 @@ http_page(struct http *h, struct http_site *s, struct MHD_Connection *c,
     struct http_req *r, unsigned code, enum http_page page,
     struct value *ctx)
 {
-	const struct value	*stack[1];
+	const struct value	*stack[2], *v;
 	struct buf		 b;
 	char			*cause = NULL;
-	size_t			 len;
+	size_t			 len, lang = 0, i;
 
+	/* The strings of the page's language, under ctx. */
+	if ((v = value_map_get(ctx, "lang")) != NULL &&
+	    v->type == VALUE_STRING)
+		for (i = 0; i < NLANGS; i++)
+			if (strcmp(v->u.str.s, http_langs[i]) == 0)
+				lang = i;
 	buf_init(&b);
-	stack[0] = ctx;
-	if (mustache_render(s->pages[page], stack, 1, 0, http_partial, s, &b,
+	stack[0] = s->tctx[lang];
+	stack[1] = ctx;
+	if (mustache_render(s->pages[page], stack, 2, 0, http_partial, s, &b,
 	    &cause) != 0) {
 		log_warnx("web: %s", cause);
 		free(cause);
@@ -1652,6 +1702,7 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
 	unsigned long long	 n;
 
 	(void)version;
+	http_thread_init();
 	if (r == NULL) {
 		r = xcalloc(1, sizeof(*r));
 		buf_init(&r->body);
