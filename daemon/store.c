@@ -1212,6 +1212,28 @@ store_attrs_json(struct store *st, const struct store_attr *attrs,
 	return buf_cstr(&st->jbuf);
 }
 
+
+/* The id of the subscriber with this (normal form) email, just inserted
+ * or already there. */
+static int
+store_subr_id(struct store *st, const char *email, int64_t *id,
+    char **cause)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_stmt(st, S_SUBR_ID, cause)) == NULL)
+		return -1;
+	bind_text(s, 1, email);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		store_sqlfail(st, cause, "finding a subscriber");
+		sqlite3_reset(s);
+		return -1;
+	}
+	*id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return 0;
+}
+
 /*
  * Insert or update a subscriber; its id in *id, *created set when it is
  * new.  Try a plain INSERT that does nothing on a known address (one
@@ -1225,7 +1247,6 @@ store_subscriber_upsert(struct store *st, const char *email,
     int64_t *id, int *created, char **cause)
 {
 	sqlite3_stmt	*s;
-	int		 rc;
 
 	if ((s = store_stmt(st, S_SUBR_INSERT, cause)) == NULL)
 		return -1;
@@ -1246,17 +1267,8 @@ store_subscriber_upsert(struct store *st, const char *email,
 		return 0;
 	}
 	*created = 0;
-	if ((s = store_stmt(st, S_SUBR_ID, cause)) == NULL)
+	if (store_subr_id(st, email, id, cause) == -1)
 		return -1;
-	bind_text(s, 1, email);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		store_sqlfail(st, cause, "finding a subscriber");
-		sqlite3_reset(s);
-		return -1;
-	}
-	*id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
 	if ((s = store_stmt(st, S_SUBR_UPDATE, cause)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, *id);
@@ -3177,7 +3189,6 @@ store_web_subscriber(struct store *st, const char *email, const char *name,
     const char *lang, int64_t now, int64_t *id, char **cause)
 {
 	sqlite3_stmt	*s;
-	int		 rc;
 
 	if ((s = store_stmt(st, S_SUBR_INSERT, cause)) == NULL)
 		return -1;
@@ -3192,17 +3203,8 @@ store_web_subscriber(struct store *st, const char *email, const char *name,
 		*id = sqlite3_last_insert_rowid(st->db);
 		return 0;
 	}
-	if ((s = store_stmt(st, S_SUBR_ID, cause)) == NULL)
+	if (store_subr_id(st, email, id, cause) == -1)
 		return -1;
-	bind_text(s, 1, email);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		store_sqlfail(st, cause, "finding a subscriber");
-		sqlite3_reset(s);
-		return -1;
-	}
-	*id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
 	if ((s = store_stmt(st, S_SUBR_FILL, cause)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, *id);
