@@ -567,6 +567,16 @@ http_lang(struct MHD_Connection *c, const char *pref)
 	return pick;
 }
 
+/* A page string, or its name when strings.conf lacks it. */
+static const char *
+http_str(struct http_site *s, size_t lang, const char *key)
+{
+	const struct value	*v;
+
+	v = value_path(s->strings[lang], key);
+	return v != NULL && v->type == VALUE_STRING ? v->u.str.s : key;
+}
+
 /*
  * A map for a page: the language, the links.  The strings ("t") are not
  * in it: http_page puts the site's tctx under it on the stack.
@@ -1100,8 +1110,8 @@ http_confirm(struct http *h, struct http_site *s, struct MHD_Connection *c,
 	if (code == 410) {
 		ctx = http_context(s, lang, NULL);
 		value_map_set(ctx, "code", value_number(410));
-		value_map_set(ctx, "message", value_copy(value_path(
-		    s->strings[lang], "error_410")));
+		value_map_set(ctx, "message", value_cstring(http_str(s, lang,
+		    "error_410")));
 		value_map_set(ctx, "subscribe_url", http_vstr(xsprintf(
 		    "%s/s/%s", s->base_url, t.list_name)));
 		store_target_free(&t);
@@ -1217,21 +1227,19 @@ http_subscribe(struct http *h, struct http_site *s, struct MHD_Connection *c,
 	}
 	if (email == NULL || *email == '\0') {
 		ret = http_subscribe_form(h, s, c, r, l, path, lang, 400,
-		    NULL, name, value_path(s->strings[lang],
-		    "subscribe_no_email")->u.str.s);
+		    NULL, name, http_str(s, lang, "subscribe_no_email"));
 		goto done;
 	}
 	if (addr_check_r(email, &norm, why, sizeof(why)) != 0) {
-		xasprintf(&msg, "%s: %s", value_path(s->strings[lang],
-		    "subscribe_bad_email")->u.str.s, why);
+		xasprintf(&msg, "%s: %s", http_str(s, lang,
+		    "subscribe_bad_email"), why);
 		ret = http_subscribe_form(h, s, c, r, l, path, lang, 400,
 		    email, name, msg);
 		goto done;
 	}
 	if (name != NULL && (text_check_line_r(name, strlen(name), why,
 	    sizeof(why)) != 0 || strlen(name) > 200)) {
-		xasprintf(&msg, "%s", value_path(s->strings[lang],
-		    "subscribe_bad_name")->u.str.s);
+		xasprintf(&msg, "%s", http_str(s, lang, "subscribe_bad_name"));
 		ret = http_subscribe_form(h, s, c, r, l, path, lang, 400,
 		    email, NULL, msg);
 		goto done;
