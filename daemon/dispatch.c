@@ -1015,6 +1015,16 @@ dispatch_send(struct dispatch *d, int64_t now_ms, size_t max)
 		    d->key, d->keylen, now_ms);
 	while ((j = d->ready) != NULL && smtp_idle_slots(d->smtp) > 0 &&
 	    max-- > 0) {
+		/* Paused or cancelled since it was claimed: put it back. */
+		if (!j->c->active) {
+			d->ready = j->next;
+			if (d->ready == NULL)
+				d->ready_tail = NULL;
+			d->nready--;
+			j->next = NULL;
+			dispatch_result_push(d, j, "pending", 0, NULL, 0, 0);
+			continue;
+		}
 		if (!limit_take(&d->limits, now_ms))
 			break;
 		d->ready = j->next;

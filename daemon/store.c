@@ -273,6 +273,7 @@ enum store_stmt {
 	S_CLAIM_TAKE,
 	S_CLAIM_SKIP,
 	S_RESULT,
+	S_RELEASE,
 	S_BOUNCE_STATE,
 	S_BOUNCE,
 	S_ATTEMPT_ADD,
@@ -443,6 +444,8 @@ static const char *const store_sql[S_NSTMT] = {
 	    " WHERE id = ?1",
 	[S_CLAIM_SKIP] = "UPDATE deliveries SET state = 'skipped',"
 	    " last_reply = ?2, updated = ?3 WHERE id = ?1",
+	[S_RELEASE] = "UPDATE deliveries SET state = 'pending', updated = ?2"
+	    " WHERE id = ?1 AND state = 'sending'",
 	[S_RESULT] = "UPDATE deliveries SET state = ?2,"
 	    " attempts = attempts + 1, last_code = ?3, last_reply = ?4,"
 	    " next_attempt = ?5, message_id = coalesce(?6, message_id),"
@@ -2875,9 +2878,11 @@ store_results(struct store *st, const struct store_result *res, size_t n,
 		r = &res[i];
 		if (r->state == NULL || (strcmp(r->state, "sent") != 0 &&
 		    strcmp(r->state, "deferred") != 0 &&
-		    strcmp(r->state, "failed") != 0))
+		    strcmp(r->state, "failed") != 0 &&
+		    strcmp(r->state, "pending") != 0))
 			return store_fail(st, cause, STORE_EINVAL, "delivery "
-			    "%lld: result %s is not sent, deferred or failed",
+			    "%lld: result %s is not sent, deferred, failed or "
+			    "pending",
 			    (long long)r->delivery_id,
 			    r->state != NULL ? r->state : "(none)");
 	}
@@ -2885,6 +2890,17 @@ store_results(struct store *st, const struct store_result *res, size_t n,
 		return -1;
 	for (i = 0; i < n; i++) {
 		r = &res[i];
+		if (strcmp(r->state, "pending") == 0) {
+			/* Claimed but never handed to SMTP: put back. */
+			if ((s = store_stmt(st, S_RELEASE, cause)) == NULL)
+				goto fail;
+			sqlite3_bind_int64(s, 1, r->delivery_id);
+			sqlite3_bind_int64(s, 2, now);
+			if (store_step_done(st, s, cause,
+			    "putting back a message") == -1)
+				goto fail;
+			continue;
+		}
 		if ((s = store_stmt(st, S_RESULT, cause)) == NULL)
 			goto fail;
 		sqlite3_bind_int64(s, 1, r->delivery_id);

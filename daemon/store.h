@@ -340,7 +340,8 @@ void	store_claim_free(struct store_claim *, size_t);
 struct store_result {
 	int64_t		 delivery_id;
 	int64_t		 subscriber_id;
-	const char	*state;		/* sent, deferred, failed */
+	const char	*state;		/* sent, deferred, failed; pending:
+					   claimed, never sent, put back */
 	long		 code;
 	const char	*reply;
 	int64_t		 next_attempt;	/* deferred: when to try again */

@@ -461,7 +461,7 @@ test_results(void **state)
 	struct store_subscriber	*s;
 	size_t			 n, i, round;
 	int64_t			 id, k, *secs, *counts;
-	char			*path, *cause = NULL;
+	char			*path, *cause = NULL, sql[160];
 	const char		*detail;
 
 	st = outbox_setup(&path, &id);
@@ -551,6 +551,21 @@ test_results(void **state)
 	    &cause), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM attempt_log"), 0);
+	/* pending puts a claimed, unsent message back: no attempt counted,
+	 * and only while it is still sending. */
+	snprintf(sql, sizeof(sql), "UPDATE deliveries SET state ="
+	    " 'sending' WHERE id = %lld RETURNING attempts",
+	    (long long)c[0].delivery_id);
+	assert_int_equal(raw_int(path, sql), 1);
+	r[0].delivery_id = c[0].delivery_id;
+	r[0].bounce = 0;
+	r[0].state = "pending";
+	assert_int_equal(store_results(st, r, 1, 304, &cause), 0);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM deliveries"
+	    " WHERE state = 'pending' AND attempts = 1 AND updated = 304"), 1);
+	assert_int_equal(store_results(st, r, 1, 305, &cause), 0);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM deliveries"
+	    " WHERE updated = 305"), 0);
 	/* A bad state is refused before anything is written. */
 	r[0].state = "lost";
 	assert_int_equal(store_results(st, r, 1, 302, &cause), -1);
