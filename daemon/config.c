@@ -347,9 +347,8 @@ check_listen(const char *s)
 	return listen_split(s, NULL, NULL);
 }
 
-/* The host part of a URL after "scheme://", or NULL. */
-static char *
-url_host(const char *url)
+char *
+config_url_host(const char *url)
 {
 	const char	*p, *e;
 
@@ -387,7 +386,7 @@ check_smtp_url(const char *s)
 	if (strchr(s, '@') != NULL)
 		return "must not hold credentials: use smtp.username and "
 		    "smtp.password_file";
-	if ((h = url_host(s)) == NULL)
+	if ((h = config_url_host(s)) == NULL)
 		return "has no host";
 	free(h);
 	return NULL;
@@ -403,7 +402,7 @@ check_base_url(const char *s)
 		return "must start with https:// (or http://)";
 	if (strpbrk(s, "?#") != NULL)
 		return "must not have a query or fragment";
-	if ((h = url_host(s)) == NULL)
+	if ((h = config_url_host(s)) == NULL)
 		return "has no host";
 	free(h);
 	return NULL;
@@ -996,7 +995,7 @@ config_finish(struct cload *cl)
 		    conf->http.listen, why);
 
 	implicit = strncasecmp(conf->smtp.url, "smtps://", 8) == 0;
-	if ((host = url_host(conf->smtp.url)) == NULL)
+	if ((host = config_url_host(conf->smtp.url)) == NULL)
 		host = xstrdup("");
 	switch (conf->smtp.tls) {
 	case CONFIG_TLS_AUTO:

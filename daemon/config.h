@@ -99,6 +99,8 @@ void		 config_free(struct config *);
 /* SYSCONFDIR "/herald/herald.conf" */
 const char	*config_default_path(void);
 const char	*config_tls_name(int);
+/* The host of a URL after "scheme://", without brackets; NULL if none. */
+char		*config_url_host(const char *url);
 
 /*
  * Read a secret (password, HMAC key) from path into *out (allocated;

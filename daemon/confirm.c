@@ -11,12 +11,12 @@
 #include "confirm.h"
 #include "mime.h"
 #include "mustache.h"
+#include "render.h"
 #include "token.h"
 #include "value.h"
 #include "xmalloc.h"
 
 /* A template file is small; refuse anything absurd. */
-#define CONFIRM_TEMPLATE_MAX	(256 * 1024)
 
 static int
 confirm_is_km(const char *lang)
@@ -29,33 +29,18 @@ confirm_is_km(const char *lang)
 static struct mustache_tmpl *
 confirm_template(const char *templates, const char *kind, char **cause)
 {
-	struct mustache_tmpl	*t = NULL;
-	struct buf		 b = BUF_INIT;
-	char			*path, chunk[8192];
-	FILE			*fp;
-	size_t			 n;
+	struct mustache_tmpl	*t;
+	char			*path, *src;
+	size_t			 len;
 
 	xasprintf(&path, "%s/%s/confirm-email.%s.mustache", templates,
 	    CONFIRM_TEMPLATE_DIR, kind);
-	if ((fp = fopen(path, "r")) == NULL) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		goto done;
+	if (render_template_read(path, &src, &len, cause) != 0) {
+		free(path);
+		return NULL;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-		buf_add(&b, chunk, n);
-		if (b.len > CONFIRM_TEMPLATE_MAX)
-			break;
-	}
-	if (ferror(fp) || b.len > CONFIRM_TEMPLATE_MAX) {
-		xasprintf(cause, "%s: %s", path, ferror(fp) ? strerror(errno) :
-		    "too large for a template");
-		fclose(fp);
-		goto done;
-	}
-	fclose(fp);
-	t = mustache_parse(path, b.data != NULL ? b.data : "", b.len, cause);
-done:
-	buf_free(&b);
+	t = mustache_parse(path, src, len, cause);
+	free(src);
 	free(path);
 	return t;
 }

@@ -205,33 +205,6 @@ http_strdup(const char *s)
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
-/* Read a whole file; NULL and *cause when it cannot be read. */
-static char *
-http_slurp(const char *path, size_t *len, char **cause)
-{
-	FILE	*fp;
-	struct buf b;
-	char	 chunk[8192];
-	size_t	 n;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	buf_init(&b);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		buf_add(&b, chunk, n);
-	if (ferror(fp)) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		fclose(fp);
-		buf_free(&b);
-		return NULL;
-	}
-	fclose(fp);
-	*len = b.len;
-	return buf_steal(&b);
-}
-
 /*
  * The page strings: strings.conf has one group per language, each a list
  * of name = "text" settings.  A language missing a string gets English.
@@ -302,23 +275,6 @@ fail:
 	return -1;
 }
 
-/* The host of a URL, for the relay label of the metrics. */
-static char *
-http_url_host(const char *url)
-{
-	const char	*p, *e;
-
-	if ((p = strstr(url, "://")) == NULL)
-		return xstrdup(url);
-	p += 3;
-	if (*p == '[') {
-		if ((e = strchr(p, ']')) != NULL)
-			return xstrndup(p + 1, e - p - 1);
-	}
-	e = p + strcspn(p, ":/");
-	return xstrndup(p, e - p);
-}
-
 static struct http_site *
 http_site_load(const struct config *conf, char **cause)
 {
@@ -335,7 +291,8 @@ http_site_load(const struct config *conf, char **cause)
 	s->per_ip = conf->http.subscribes_per_ip_per_hour;
 	s->per_address = conf->http.subscribes_per_address_per_day;
 	s->trust_proxy = conf->http.trust_proxy;
-	s->relay = http_url_host(conf->smtp.url);
+	if ((s->relay = config_url_host(conf->smtp.url)) == NULL)
+		s->relay = xstrdup(conf->smtp.url);
 	s->from_address = http_strdup(conf->sender.from_address);
 	s->from_name = http_strdup(conf->sender.from_name);
 	s->reply_to = http_strdup(conf->sender.reply_to);
@@ -350,7 +307,7 @@ http_site_load(const struct config *conf, char **cause)
 	xasprintf(&dir, "%s/web", conf->templates);
 	for (i = 0; i < NPAGES; i++) {
 		xasprintf(&path, "%s/%s.mustache", dir, http_page_names[i]);
-		if ((src = http_slurp(path, &len, cause)) == NULL)
+		if (render_template_read(path, &src, &len, cause) != 0)
 			goto fail;
 		if ((s->pages[i] = mustache_parse(path, src, len,
 		    cause)) == NULL)

@@ -139,8 +139,9 @@ render_name_ok(const char *name)
 	return strstr(name, "..") == NULL;
 }
 
-static int
-render_read(const char *path, char **out, size_t *len, char **cause)
+int
+render_template_read(const char *path, char **out, size_t *len,
+    char **cause)
 {
 	FILE	*fp;
 	struct buf b = BUF_INIT;
@@ -196,7 +197,7 @@ render_partial(void *arg, const char *name)
 	for (i = 0; i < 2 && t == NULL; i++) {
 		free(path);
 		xasprintf(&path, "%s/%s.mustache", dirs[i], name);
-		if (render_read(path, &src, &len, &cause) != 0) {
+		if (render_template_read(path, &src, &len, &cause) != 0) {
 			free(cause);
 			cause = NULL;
 			continue;

@@ -84,5 +84,11 @@ const char *render_subject(struct render_issue *, const char *lang);
 /* The From address the message goes out with (the envelope default). */
 const char *render_from_address(struct render_issue *);
 void	render_free(struct render_issue *);
+/*
+ * A template file's text (at most 1 MiB), for the issue templates, the
+ * web pages and the confirmation email alike.  -1 and "PATH: why".
+ */
+int	render_template_read(const char *path, char **out, size_t *len,
+	    char **cause);
 
 #endif
