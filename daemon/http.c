@@ -1157,7 +1157,7 @@ http_subscribe(struct http *h, struct http_site *s, struct MHD_Connection *c,
 		return http_error(h, s, c, r, 404, NULL, http_lang(c, NULL));
 	if ((st = http_store(h)) == NULL)
 		return http_error(h, s, c, r, 503, NULL, http_lang(c, NULL));
-	if ((l = store_list_get(st, list, &cause)) == NULL) {
+	if ((l = store_list_find(st, list, &cause)) == NULL) {
 		free(cause);
 		return http_error(h, s, c, r, store_errkind(st) ==
 		    STORE_ENOTFOUND ? 404 : 503, NULL, http_lang(c, NULL));
@@ -1358,7 +1358,7 @@ http_archive_index(struct http *h, struct http_site *s,
 		return http_error(h, s, c, r, 404, NULL, lang);
 	if ((st = http_store(h)) == NULL)
 		return http_error(h, s, c, r, 503, NULL, lang);
-	if ((l = store_list_get(st, list, &cause)) == NULL) {
+	if ((l = store_list_find(st, list, &cause)) == NULL) {
 		free(cause);
 		return http_error(h, s, c, r, store_errkind(st) ==
 		    STORE_ENOTFOUND ? 404 : 503, NULL, lang);

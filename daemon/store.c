@@ -235,6 +235,7 @@ enum store_stmt {
 	S_LIST_ID,
 	S_LIST_INSERT,
 	S_LIST_GET,
+	S_LIST_FIND,
 	S_LIST_ALL,
 	S_LIST_DELETE,
 	S_SUBR_ID,
@@ -324,6 +325,9 @@ static const char *const store_sql[S_NSTMT] = {
 	    " from_name, reply_to, optin, created)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_LIST_GET] = "SELECT " LIST_COLS " FROM lists l WHERE l.name = ?1",
+	[S_LIST_FIND] = "SELECT l.id, l.name, l.title, l.from_addr,"
+	    " l.from_name, l.reply_to, l.optin, l.created, -1, -1, -1, -1"
+	    " FROM lists l WHERE l.name = ?1",
 	[S_LIST_ALL] = "SELECT " LIST_COLS " FROM lists l ORDER BY l.name",
 	[S_LIST_DELETE] = "DELETE FROM lists WHERE id = ?1",
 	[S_SUBR_ID] = "SELECT id FROM subscribers WHERE email = ?1",
@@ -1066,15 +1070,16 @@ store_list_row(sqlite3_stmt *s, struct store_list *l)
 	return l;
 }
 
-struct store_list *
-store_list_get(struct store *st, const char *name, char **cause)
+static struct store_list *
+store_list_one(struct store *st, enum store_stmt id, const char *name,
+    char **cause)
 {
 	sqlite3_stmt		*s;
 	struct store_list	*l;
 	int			 rc;
 
 	st->err = STORE_OK;
-	if ((s = store_stmt(st, S_LIST_GET, cause)) == NULL)
+	if ((s = store_stmt(st, id, cause)) == NULL)
 		return NULL;
 	bind_text(s, 1, name);
 	rc = sqlite3_step(s);
@@ -1090,6 +1095,18 @@ store_list_get(struct store *st, const char *name, char **cause)
 		store_sqlfail(st, cause, "reading a list");
 	sqlite3_reset(s);
 	return NULL;
+}
+
+struct store_list *
+store_list_get(struct store *st, const char *name, char **cause)
+{
+	return store_list_one(st, S_LIST_GET, name, cause);
+}
+
+struct store_list *
+store_list_find(struct store *st, const char *name, char **cause)
+{
+	return store_list_one(st, S_LIST_FIND, name, cause);
 }
 
 struct store_list *

@@ -103,6 +103,12 @@ int	store_list_create(struct store *, const struct store_list *l,
 /* One list with its counts, or NULL (STORE_ENOTFOUND when missing). */
 struct store_list *store_list_get(struct store *, const char *name,
 	    char **cause);
+/*
+ * The same without the counts (they are -1): cheap whatever the size of
+ * the list, for the web pages.
+ */
+struct store_list *store_list_find(struct store *, const char *name,
+	    char **cause);
 /* Every list, by name, with counts; *n set.  Returns NULL+cause on error. */
 struct store_list *store_list_all(struct store *, size_t *n, char **cause);
 /*
