@@ -9,15 +9,8 @@
 . "$top_srcdir/tests/daemon/lib.sh"
 
 start_server sink
-write_conf "$PORT"
 # Two confirmation emails a day per address (the default is 3).
-$PY - "$T/herald.conf" <<'PY'
-import sys
-p = sys.argv[1]
-c = open(p).read()
-assert c.count("http = {") == 1, c
-open(p, "w").write(c.replace("http = {", "http = { subscribes_per_address_per_day = 2;"))
-PY
+HTTP_EXTRA='subscribes_per_address_per_day = 2;' write_conf "$PORT"
 make_list 200 || fail "make_list"
 
 # A newsletter and two confirmations, queued while heraldd is stopped.
