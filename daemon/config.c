@@ -175,6 +175,8 @@ static const struct ckey ckeys[] = {
 	    delivery.pause_after_policy_failures, 10, 0, 1000000),
 	NUM("delivery.shutdown_grace", CK_DURATION, delivery.shutdown_grace, 30,
 	    0, HOUR),
+	NUM("delivery.sync_interval", CK_DURATION, delivery.sync_interval, 1,
+	    0, MIN),
 	NUM("delivery.batch_size", CK_INT, delivery.batch_size, 100, 1, 100000),
 	NUM("delivery.verp", CK_BOOL, delivery.verp, 0, 0, 1),
 	STR("delivery.bounce_domain", delivery.bounce_domain, 0, NULL,

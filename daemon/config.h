@@ -79,6 +79,7 @@ struct config {
 		int	 backoff_max;
 		int	 pause_after_policy_failures;	/* 0: never pause */
 		int	 shutdown_grace;
+		int	 sync_interval;	/* seconds; 0: fsync every commit */
 		int	 batch_size;		/* results per commit */
 		int	 verp;			/* bool */
 		char	*bounce_domain;		/* default: domain of from_address */

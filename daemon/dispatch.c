@@ -53,6 +53,7 @@ struct job {
 	struct render_attr *attrs;
 	size_t		 nattrs;
 	int64_t		 started_ms;
+	time_t		 date;		/* the message's Date: */
 	struct job	*next;
 };
 
@@ -92,13 +93,15 @@ struct dispatch {
 	int64_t			 data_version;
 	int64_t			 next_tick_ms;
 	int64_t			 relay_until_ms; /* backing off the relay */
+	struct smtp_scratch	 scratch;	/* for smtp_prebuild */
+	int			 dirty;		/* commits not yet fsynced */
+	int64_t			 synced_ms;	/* the last store_sync */
 	int			 relay_backoff;
 	struct store_result	*results;
 	struct job		**result_jobs;
 	size_t			 nresults, capresults;
 	int64_t			 first_result_us; /* the oldest in results */
 	int64_t			 hold_us;	/* the last commit's duration */
-	struct buf		 msg;
 	/*
 	 * The committer thread runs COMMIT (an fsync, mostly waiting for
 	 * the disk) while this thread renders the next messages.
@@ -121,6 +124,51 @@ dispatch_now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * How the outbox reaches the disk.  Every commit reaches the operating
+ * system at once, before the final dot it gates, so a crash of heraldd
+ * resends at most one message per connection.  With a sync_interval,
+ * the write-ahead log is fsynced that often rather than at every commit
+ * (SQLite's synchronous=NORMAL; InnoDB's flush_log_at_trx_commit=2; and
+ * Postfix marks a recipient done without an fsync either): a power loss
+ * may then roll back the last interval's results, and those messages are
+ * sent again with the same Message-ID.  None is lost: a state that rolls
+ * back goes to `sending` or `pending`, which are sent.
+ */
+static int
+dispatch_sync_mode(struct dispatch *d, const struct config *conf)
+{
+	char	*cause = NULL;
+
+	if (store_set_synchronous(d->st, conf->delivery.sync_interval == 0,
+	    &cause) != 0) {
+		log_warnx("database: %s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* fsync what was committed, once sync_interval has passed (or force). */
+static void
+dispatch_sync(struct dispatch *d, int64_t now_ms, int force)
+{
+	char	*cause = NULL;
+
+	if (!d->dirty || d->conf->delivery.sync_interval == 0)
+		return;
+	if (!force && now_ms < d->synced_ms +
+	    (int64_t)d->conf->delivery.sync_interval * 1000)
+		return;
+	if (store_sync(d->st, &cause) != 0) {
+		log_warnx("database: %s", cause);
+		free(cause);
+		return;
+	}
+	d->dirty = 0;
+	d->synced_ms = now_ms;
 }
 
 static void
@@ -308,6 +356,10 @@ dispatch_new(const struct config *conf, struct store *st, char **cause)
 		goto fail;
 	if (store_recover(st, &n, cause) != 0)
 		goto fail;
+	if (dispatch_sync_mode(d, conf) != 0) {
+		*cause = xstrdup("cannot set the database's sync mode");
+		goto fail;
+	}
 	if (n > 0)
 		log_notice("recovered %lld messages left in flight by the "
 		    "last run; they will be sent again", (long long)n);
@@ -353,7 +405,8 @@ dispatch_free(struct dispatch *d)
 	dispatch_free_secrets(d->key, d->keylen, d->password);
 	free(d->results);
 	free(d->result_jobs);
-	buf_free(&d->msg);
+	buf_free(&d->scratch.a);
+	buf_free(&d->scratch.b);
 	mailq_free(d->mq);
 	free(d);
 }
@@ -402,7 +455,9 @@ dispatch_reload(struct dispatch *d, const struct config *conf, char **cause)
 	d->key = key;
 	d->keylen = keylen;
 	d->password = password;
+	dispatch_sync(d, dispatch_now_ms(), 1);
 	d->conf = conf;
+	dispatch_sync_mode(d, conf);
 	limit_update(&d->limits, conf->smtp.rate_per_second,
 	    conf->smtp.rate_per_minute, conf->smtp.rate_per_hour,
 	    conf->smtp.rate_per_day);
@@ -444,6 +499,8 @@ dispatch_close(struct dispatch *d)
 	} else if (n > 0)
 		log_info("%lld messages left for the next start",
 		    (long long)n);
+	d->dirty = 1;
+	dispatch_sync(d, dispatch_now_ms(), 1);
 }
 
 void
@@ -571,6 +628,7 @@ dispatch_tick(struct dispatch *d, int64_t now_ms)
 		}
 		log_info("issue=%lld started recipients=%lld",
 		    (long long)ids[i], (long long)n);
+		d->dirty = 1;
 		d->data_version = -1;
 	}
 	free(ids);
@@ -687,6 +745,14 @@ dispatch_done(const struct smtp_result *res, void *arg)
 		return;
 	}
 	switch (res->outcome) {
+	case SMTP_REFUSED:
+		/* Never sent: it could not be rendered, or was malformed. */
+		log_warnx("issue=%lld rcpt=%s: cannot send: %s",
+		    (long long)c->id, j->email, res->reply);
+		state = "failed";
+		result = "refused";
+		c->n_failed++;
+		break;
 	case SMTP_SENT:
 		state = result = "sent";
 		c->n_sent++;
@@ -745,7 +811,9 @@ dispatch_done(const struct smtp_result *res, void *arg)
 			    res->reply);
 			log_warnx("issue=%lld %s", (long long)c->id, note);
 			if (store_issue_transition(d->st, c->id, "sending",
-			    "paused", note, "heraldd", &cause) != 0) {
+			    "paused", note, "heraldd", &cause) == 0)
+				d->dirty = 1;
+			else {
 				log_warnx("issue=%lld: %s", (long long)c->id,
 				    cause);
 				free(cause);
@@ -952,6 +1020,8 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 	t0 = dispatch_now_us() - t0;
 	if (dispatch_commit(d, nsafe, now_ms, &cause) != 0)
 		goto fail_rollback;
+	d->dirty = 1;
+	dispatch_sync(d, now_ms, 0);
 	d->hold_us = t0 + d->cm_us;
 	if (d->hold_us > DISPATCH_HOLD_MAX_US)
 		d->hold_us = DISPATCH_HOLD_MAX_US;
@@ -996,15 +1066,36 @@ fail:
 	return -1;
 }
 
+/*
+ * Render one message, in a connection's thread (smtp_build_fn): the job
+ * and its campaign's compiled issue stay as they are until its result.
+ */
+static int
+dispatch_build(void *arg, struct buf *out, struct smtp_scratch *sc,
+    char **cause)
+{
+	const struct job	*j = arg;
+	struct render_rcpt	 rc;
+
+	memset(&rc, 0, sizeof(rc));
+	rc.id = j->subscriber_id;
+	rc.email = j->email;
+	rc.name = j->name;
+	rc.lang = j->lang;
+	rc.attrs = j->attrs;
+	rc.nattrs = j->nattrs;
+	return render_message_r(j->c->render, &rc, j->date, &sc->a, &sc->b,
+	    out, cause);
+}
+
 /* Hand ready jobs to free connections, within the rate limits. */
 static void
 dispatch_send(struct dispatch *d, int64_t now_ms, size_t max)
 {
 	struct job	*j;
 	struct token	 tk;
-	char		*cause = NULL, *rcpt = NULL, *from = NULL, *tok;
+	char		*rcpt = NULL, *from = NULL, *tok;
 	const char	*why;
-	struct render_rcpt rc;
 
 	/*
 	 * max < SIZE_MAX: called by dispatch_commit, while the mail queue's
@@ -1033,23 +1124,6 @@ dispatch_send(struct dispatch *d, int64_t now_ms, size_t max)
 		d->nready--;
 		j->next = NULL;
 
-		memset(&rc, 0, sizeof(rc));
-		rc.id = j->subscriber_id;
-		rc.email = j->email;
-		rc.name = j->name;
-		rc.lang = j->lang;
-		rc.attrs = j->attrs;
-		rc.nattrs = j->nattrs;
-		if (render_message(j->c->render, &rc, time(NULL), &d->msg,
-		    &cause) != 0) {
-			log_warnx("issue=%lld rcpt=%s: cannot render: %s",
-			    (long long)j->c->id, j->email, cause);
-			dispatch_result_push(d, j, "failed", 0, cause, 0, 0);
-			j->c->n_failed++;
-			free(cause);
-			cause = NULL;
-			continue;
-		}
 		if (addr_to_ascii(j->email, &rcpt, &why) != 0) {
 			log_warnx("issue=%lld rcpt=%s: %s", (long long)j->c->id,
 			    j->email, why);
@@ -1070,8 +1144,10 @@ dispatch_send(struct dispatch *d, int64_t now_ms, size_t max)
 		} else
 			from = xstrdup(render_from_address(j->c->render));
 		j->started_ms = now_ms;
-		if (smtp_submit(d->smtp, (uint64_t)j->delivery_id, from, rcpt,
-		    d->msg.data, d->msg.len, j) != 0) {
+		j->date = time(NULL);
+		/* The connection's thread renders it. */
+		if (smtp_submit_build(d->smtp, (uint64_t)j->delivery_id, from,
+		    rcpt, dispatch_build, j) != 0) {
 			/* Cannot happen: a slot was free.  Retry later. */
 			dispatch_result_push(d, j, "deferred", 0,
 			    "no free connection", now_ms / 1000 + 1, 0);
@@ -1103,6 +1179,7 @@ dispatch_finish(struct dispatch *d)
 		}
 		if (!done)
 			continue;
+		d->dirty = 1;
 		log_info("issue=%lld list=%s finished sent=%lld failed=%lld "
 		    "deferrals=%lld", (long long)c->id, c->list,
 		    (long long)c->n_sent, (long long)c->n_failed,
@@ -1170,6 +1247,13 @@ dispatch_step(struct dispatch *d)
 		rv = -1;
 	if (!d->stopping)
 		dispatch_send(d, now_ms, SIZE_MAX);
+	/*
+	 * The connections render their messages; with time to spare, this
+	 * thread renders one of the next ones too (with one connection,
+	 * that makes the next message while the current one goes out).
+	 */
+	smtp_prebuild(d->smtp, &d->scratch, 1);
+	dispatch_sync(d, now_ms, 0);
 	return rv;
 }
 

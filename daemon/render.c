@@ -64,8 +64,13 @@ struct render_issue {
 	size_t			 nlangs;
 	struct mime_part	**inlines;
 	struct mime_part	**attachments;
-	struct buf		 hbuf, tbuf;	/* reused per message */
+	struct buf		 hbuf, tbuf;	/* render_message's scratch */
 	char			*cause;		/* from the partial loader */
+	/*
+	 * Connection threads render messages of one issue at once: the
+	 * partial cache grows as templates name partials, under this lock.
+	 */
+	pthread_mutex_t		 plock;
 };
 
 /*
@@ -180,9 +185,8 @@ render_template_read(const char *path, char **out, size_t *len,
  * Parsed templates are cached for the life of the compiled issue.
  */
 static const struct mustache_tmpl *
-render_partial(void *arg, const char *name)
+render_partial_locked(struct render_issue *r, const char *name)
 {
-	struct render_issue	*r = arg;
 	struct render_tmpl	*c;
 	char			*path = NULL, *src = NULL, *cause = NULL;
 	size_t			 i, len;
@@ -218,6 +222,18 @@ done:
 	c = &r->cache[r->ncache++];
 	c->name = xstrdup(name);
 	c->t = t;
+	return t;
+}
+
+static const struct mustache_tmpl *
+render_partial(void *arg, const char *name)
+{
+	struct render_issue		*r = arg;
+	const struct mustache_tmpl	*t;
+
+	pthread_mutex_lock(&r->plock);
+	t = render_partial_locked(r, name);
+	pthread_mutex_unlock(&r->plock);
 	return t;
 }
 
@@ -282,6 +298,7 @@ render_compile(const struct issue *is, int64_t issue_id, time_t date,
 
 	*cause = NULL;
 	r = xcalloc(1, sizeof(*r));
+	pthread_mutex_init(&r->plock, NULL);
 	r->issue = is;
 	r->issue_id = issue_id;
 	r->issue_date = date;
@@ -525,6 +542,14 @@ int
 render_message(struct render_issue *r, const struct render_rcpt *rc,
     time_t now, struct buf *out, char **cause)
 {
+	return render_message_r(r, rc, now, &r->hbuf, &r->tbuf, out, cause);
+}
+
+int
+render_message_r(struct render_issue *r, const struct render_rcpt *rc,
+    time_t now, struct buf *hbuf, struct buf *tbuf, struct buf *out,
+    char **cause)
+{
 	const struct render_lang	*rl = render_pick(r, rc->lang);
 	struct mime_message		 m;
 	struct value			*ctx;
@@ -536,7 +561,7 @@ render_message(struct render_issue *r, const struct render_rcpt *rc,
 
 	*cause = NULL;
 	ctx = render_context(r, rl, rc, &tok);
-	if (render_both(r, rl, ctx, &r->hbuf, &r->tbuf, cause) != 0)
+	if (render_both(r, rl, ctx, hbuf, tbuf, cause) != 0)
 		goto done;
 
 	msgid = mime_message_id(r->issue_id, rc->id, r->domain, r->key,
@@ -568,10 +593,10 @@ render_message(struct render_issue *r, const struct render_rcpt *rc,
 	m.list_id = r->list_idhdr;
 	m.unsub_url = unsub;
 	m.unsub_mailto = mailto;
-	m.text = r->tbuf.data != NULL ? r->tbuf.data : "";
-	m.text_len = r->tbuf.len;
-	m.html = r->hbuf.data != NULL ? r->hbuf.data : "";
-	m.html_len = r->hbuf.len;
+	m.text = tbuf->data != NULL ? tbuf->data : "";
+	m.text_len = tbuf->len;
+	m.html = hbuf->data != NULL ? hbuf->data : "";
+	m.html_len = hbuf->len;
 	m.inlines = r->inlines;
 	m.ninlines = r->issue->nimages;
 	m.attachments = r->attachments;
@@ -686,6 +711,7 @@ render_free(struct render_issue *r)
 		for (i = 0; r->attachments[i] != NULL; i++)
 			mime_part_free(r->attachments[i]);
 	free(r->attachments);
+	pthread_mutex_destroy(&r->plock);
 	buf_free(&r->hbuf);
 	buf_free(&r->tbuf);
 	free(r->templates);

@@ -68,6 +68,13 @@ struct render_issue *render_compile(const struct issue *, int64_t issue_id,
 /* The whole message for rcpt, into out (reset first). */
 int	render_message(struct render_issue *, const struct render_rcpt *,
 	    time_t now, struct buf *out, char **cause);
+/*
+ * The same with the caller's scratch buffers for the two bodies: several
+ * threads may render messages of one compiled issue at once this way.
+ */
+int	render_message_r(struct render_issue *, const struct render_rcpt *,
+	    time_t now, struct buf *html, struct buf *text, struct buf *out,
+	    char **cause);
 /* Only the two bodies for rcpt (either may be NULL). */
 int	render_bodies(struct render_issue *, const struct render_rcpt *,
 	    struct buf *html, struct buf *text, char **cause);

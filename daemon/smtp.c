@@ -53,6 +53,10 @@ struct smtp_job {
 	struct buf	 from;
 	struct buf	 rcpt;
 	struct buf	 data;		/* the message bytes, buffer reused */
+	smtp_build_fn	 build;		/* makes data in the slot's thread */
+	int		 built;		/* data is made (or could not be) */
+	int		 building;	/* a thread is making it (under lock) */
+	char		*why;		/* why not: build or smtp_check */
 	struct smtp_result result;
 };
 
@@ -72,6 +76,7 @@ struct smtp_slot {
 	uint64_t	 acked;		/* results the caller has recorded */
 
 	/* The thread's own: the connection and the transaction. */
+	struct smtp_scratch scratch;	/* for the build functions */
 	int		 uses;		/* messages on the current connection */
 	int		 forbid_reuse;	/* value currently set on the handle */
 	int		 fresh_connect;	/* likewise */
@@ -105,6 +110,8 @@ struct smtp {
 };
 
 static void	*smtp_thread(void *);
+static void	 smtp_build_locked(struct smtp_slot *, struct smtp_job *,
+		    struct smtp_scratch *);
 
 static size_t
 smtp_read_cb(char *out, size_t size, size_t nitems, void *arg)
@@ -125,8 +132,17 @@ smtp_read_cb(char *out, size_t size, size_t nitems, void *arg)
 		 */
 		pthread_mutex_lock(&s->smtp->lock);
 		while (s->smtp->gate_dot && s->acked < s->finished &&
-		    !s->smtp->stopping)
+		    !s->smtp->stopping) {
+			struct smtp_job	*next = &s->jobs[s->run ^ 1];
+
+			/* Make the next message meanwhile. */
+			if (next->state == JOB_QUEUED && next->build != NULL &&
+			    !next->built && !next->building) {
+				smtp_build_locked(s, next, &s->scratch);
+				continue;
+			}
 			pthread_cond_wait(&s->cond, &s->smtp->lock);
+		}
 		if (s->smtp->stopping) {
 			pthread_mutex_unlock(&s->smtp->lock);
 			return CURL_READFUNC_ABORT;
@@ -345,7 +361,10 @@ smtp_free(struct smtp *smtp)
 		if (s->easy != NULL)
 			curl_easy_cleanup(s->easy);
 		pthread_cond_destroy(&s->cond);
+		buf_free(&s->scratch.a);
+		buf_free(&s->scratch.b);
 		for (k = 0; k < 2; k++) {
+			free(s->jobs[k].why);
 			buf_free(&s->jobs[k].from);
 			buf_free(&s->jobs[k].rcpt);
 			buf_free(&s->jobs[k].data);
@@ -426,39 +445,49 @@ smtp_check(const char *mail_from, const char *rcpt, const char *data,
 	return NULL;
 }
 
-int
-smtp_submit(struct smtp *smtp, uint64_t id, const char *mail_from,
-    const char *rcpt, const char *data, size_t len, void *arg)
+/* The least loaded slot with a free place (an idle connection first). */
+static struct smtp_slot *
+smtp_pick(struct smtp *smtp)
 {
 	struct smtp_slot	*s = NULL;
-	struct smtp_job		*j;
-	const char		*why;
 	int			 i;
 
-	if ((why = smtp_check(mail_from, rcpt, data, len)) != NULL) {
-		log_warnx("smtp: id=%llu refused: %s", (unsigned long long)id,
-		    why);
-		return -2;
-	}
-	/* The least loaded slot: an idle connection before a queue. */
 	for (i = 0; i < smtp->nslots; i++) {
 		if (smtp->slots[i].inflight < 2 &&
 		    (s == NULL || smtp->slots[i].inflight < s->inflight))
 			s = &smtp->slots[i];
 	}
-	if (s == NULL)
-		return -1;
+	return s;
+}
+
+/* Fill the slot's free place with a job (the data is the caller's). */
+static struct smtp_job *
+smtp_put(struct smtp_slot *s, uint64_t id, const char *mail_from,
+    const char *rcpt, void *arg)
+{
+	struct smtp_job	*j;
 
 	/* The job at put is free: jobs are reported in order. */
 	j = &s->jobs[s->put];
 	j->id = id;
 	j->arg = arg;
+	j->build = NULL;
+	j->built = 0;
+	j->building = 0;
+	free(j->why);
+	j->why = NULL;
 	buf_reset(&j->from);
 	buf_adds(&j->from, mail_from);
 	buf_reset(&j->rcpt);
 	buf_adds(&j->rcpt, rcpt);
 	buf_reset(&j->data);
-	buf_add(&j->data, data, len);
+	return j;
+}
+
+/* Hand the filled job to the slot's thread. */
+static void
+smtp_queue(struct smtp *smtp, struct smtp_slot *s, struct smtp_job *j)
+{
 	s->put ^= 1;
 	s->inflight++;
 	smtp->busy++;
@@ -466,7 +495,106 @@ smtp_submit(struct smtp *smtp, uint64_t id, const char *mail_from,
 	j->state = JOB_QUEUED;
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&smtp->lock);
+}
+
+int
+smtp_submit(struct smtp *smtp, uint64_t id, const char *mail_from,
+    const char *rcpt, const char *data, size_t len, void *arg)
+{
+	struct smtp_slot	*s;
+	struct smtp_job		*j;
+	const char		*why;
+
+	if ((why = smtp_check(mail_from, rcpt, data, len)) != NULL) {
+		log_warnx("smtp: id=%llu refused: %s", (unsigned long long)id,
+		    why);
+		return -2;
+	}
+	if ((s = smtp_pick(smtp)) == NULL)
+		return -1;
+	j = smtp_put(s, id, mail_from, rcpt, arg);
+	buf_add(&j->data, data, len);
+	j->built = 1;
+	smtp_queue(smtp, s, j);
 	return 0;
+}
+
+int
+smtp_submit_build(struct smtp *smtp, uint64_t id, const char *mail_from,
+    const char *rcpt, smtp_build_fn build, void *arg)
+{
+	struct smtp_slot	*s;
+	struct smtp_job		*j;
+
+	if ((s = smtp_pick(smtp)) == NULL)
+		return -1;
+	j = smtp_put(s, id, mail_from, rcpt, arg);
+	j->build = build;
+	smtp_queue(smtp, s, j);
+	return 0;
+}
+
+/*
+ * Make a job's bytes with its build function and check them; on failure
+ * j->why says why, and nothing will be sent.  Called with the lock held
+ * and the job not built nor being built; the lock is released meanwhile.
+ */
+static void
+smtp_build_locked(struct smtp_slot *s, struct smtp_job *j,
+    struct smtp_scratch *sc)
+{
+	char		*cause = NULL, *why = NULL;
+	const char	*bad;
+
+	j->building = 1;
+	pthread_mutex_unlock(&s->smtp->lock);
+	buf_reset(&j->data);
+	if (j->build(j->arg, &j->data, sc, &cause) != 0)
+		why = cause != NULL ? cause : xstrdup("cannot be built");
+	else if ((bad = smtp_check(j->from.data, j->rcpt.data, j->data.data,
+	    j->data.len)) != NULL)
+		why = xstrdup(bad);
+	pthread_mutex_lock(&s->smtp->lock);
+	j->why = why;
+	j->built = 1;
+	j->building = 0;
+	pthread_cond_broadcast(&s->cond);
+}
+
+/* In the slot's thread: the job's bytes are made, by whoever was first. */
+static void
+smtp_build_wait(struct smtp_slot *s, struct smtp_job *j)
+{
+	pthread_mutex_lock(&s->smtp->lock);
+	while (j->building)
+		pthread_cond_wait(&s->cond, &s->smtp->lock);
+	if (!j->built)
+		smtp_build_locked(s, j, &s->scratch);
+	pthread_mutex_unlock(&s->smtp->lock);
+}
+
+int
+smtp_prebuild(struct smtp *smtp, struct smtp_scratch *sc, int max)
+{
+	struct smtp_slot	*s;
+	struct smtp_job		*j;
+	int			 i, k, n = 0;
+
+	pthread_mutex_lock(&smtp->lock);
+	for (i = 0; i < smtp->nslots && n < max; i++) {
+		s = &smtp->slots[i];
+		for (k = 0; k < 2 && n < max; k++) {
+			/* The one the thread takes next first. */
+			j = &s->jobs[s->run ^ k];
+			if (j->state != JOB_QUEUED || j->build == NULL ||
+			    j->built || j->building)
+				continue;
+			smtp_build_locked(s, j, sc);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&smtp->lock);
+	return n;
 }
 
 /*
@@ -559,6 +687,8 @@ smtp_outcome_name(enum smtp_outcome o)
 		return "indoubt";
 	case SMTP_RETRY_NOW:
 		return "retry-now";
+	case SMTP_REFUSED:
+		return "refused";
 	}
 	return "unknown";
 }
@@ -669,6 +799,17 @@ smtp_send_job(struct smtp_slot *s)
 	long			 nconn;
 	int			 reused, retried = 0;
 
+	if (j->build != NULL)
+		smtp_build_wait(s, j);
+	if (j->why != NULL) {
+		memset(r, 0, sizeof(*r));
+		r->id = j->id;
+		r->arg = j->arg;
+		r->outcome = SMTP_REFUSED;
+		r->stage = SMTP_STAGE_CONNECT;
+		snprintf(r->reply, sizeof(r->reply), "%s", j->why);
+		return;
+	}
 	s->rcpt_node.data = j->rcpt.data;
 	s->rcpt_node.next = NULL;
 	curl_easy_setopt(s->easy, CURLOPT_MAIL_FROM, j->from.data);
@@ -777,11 +918,17 @@ smtp_perform(struct smtp *smtp, smtp_done_fn cb, void *cbarg)
 	char			 drain[64];
 	int			 i, done;
 
+	/*
+	 * Drain first, then let the threads write again: the other way
+	 * round, a byte written between the two would be drained while
+	 * wake_pending stayed set, and the next job done would wake nobody
+	 * (the loop slept until its next timeout, up to a second).
+	 */
+	while (read(smtp->pipe[0], drain, sizeof(drain)) > 0)
+		continue;
 	pthread_mutex_lock(&smtp->lock);
 	smtp->wake_pending = 0;
 	pthread_mutex_unlock(&smtp->lock);
-	while (read(smtp->pipe[0], drain, sizeof(drain)) > 0)
-		continue;
 	for (i = 0; i < smtp->nslots; i++) {
 		s = &smtp->slots[i];
 		while (s->inflight > 0) {

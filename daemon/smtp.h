@@ -15,12 +15,16 @@
 
 #include <curl/curl.h>
 
+#include "buf.h"
+
 enum smtp_outcome {
 	SMTP_SENT,		/* 2xx after the final dot */
 	SMTP_FAILED,		/* 5xx at RCPT (hard bounce), DATA or the dot */
 	SMTP_DEFERRED,		/* 4xx, timeout, no connection, MAIL refused */
 	SMTP_INDOUBT,		/* no reply after the dot: resend the same bytes */
 	SMTP_RETRY_NOW,		/* failed at MAIL FROM on a reused connection */
+	SMTP_REFUSED,		/* not sent: its build function failed, or
+				   smtp_check refused the bytes (reply says) */
 };
 
 /* Where in the session the transaction ended. */
@@ -84,6 +88,19 @@ struct smtp_result {
 
 typedef void (*smtp_done_fn)(const struct smtp_result *, void *);
 
+/* Scratch buffers of a connection, kept and reused for its messages. */
+struct smtp_scratch {
+	struct buf	 a, b;
+};
+/*
+ * Makes a message's bytes into out (empty) in the connection's thread,
+ * from the arg given to smtp_submit_build; 0, or -1 and an allocated
+ * *cause.  It runs while the caller's loop goes on, so it may only read
+ * what the caller leaves alone until the message's result is reported.
+ */
+typedef int (*smtp_build_fn)(void *arg, struct buf *out,
+		    struct smtp_scratch *, char **cause);
+
 struct smtp;
 
 /*
@@ -117,6 +134,22 @@ void		 smtp_free(struct smtp *);
  */
 int		 smtp_submit(struct smtp *, uint64_t id, const char *mail_from,
 		    const char *rcpt, const char *data, size_t len, void *arg);
+/*
+ * The same, but the bytes are made by build in the connection's thread
+ * (several messages are made at once on several cores), while an earlier
+ * message goes out.  Returns -1 when all places are taken.  When build
+ * fails, or smtp_check refuses its bytes, the result is SMTP_REFUSED
+ * with the reason as its reply, and nothing is sent.
+ */
+int		 smtp_submit_build(struct smtp *, uint64_t id,
+		    const char *mail_from, const char *rcpt, smtp_build_fn build,
+		    void *arg);
+/*
+ * Make up to max queued messages that no thread has made yet, in the
+ * caller's thread with its scratch (a loop with time to spare helps the
+ * connections this way); returns how many.
+ */
+int		 smtp_prebuild(struct smtp *, struct smtp_scratch *, int max);
 /*
  * NULL when the envelope and bytes can go out, else why not: an address
  * with a space, control character or angle bracket (it would forge SMTP

@@ -918,6 +918,32 @@ store_close(struct store *st)
 }
 
 int
+store_set_synchronous(struct store *st, int full, char **cause)
+{
+	return store_exec(st, full ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL", cause, "synchronous") == -1 ? -1 : 0;
+}
+
+int
+store_sync(struct store *st, char **cause)
+{
+	sqlite3_file	*wal = NULL;
+	int		 rc;
+
+	/* In WAL mode the journal pointer is the WAL file. */
+	rc = sqlite3_file_control(st->db, "main",
+	    SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+	if (rc != SQLITE_OK || wal == NULL || wal->pMethods == NULL)
+		return 0;	/* no WAL open: nothing written since */
+	if ((rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL)) != SQLITE_OK) {
+		store_fail(st, cause, STORE_EDB, "syncing the write-ahead "
+		    "log: %s", sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
 store_set_busy_timeout(struct store *st, int ms)
 {
 	return sqlite3_busy_timeout(st->db, ms) == SQLITE_OK ? 0 : -1;

@@ -91,6 +91,14 @@ enum store_err store_errkind(const struct store *);
 enum store_err store_open_errkind(void);
 /* How long to wait for another process's lock (default 5000 ms). */
 int	store_set_busy_timeout(struct store *, int ms);
+/*
+ * FULL (the default): every commit is on disk when it returns.  NORMAL:
+ * a commit reaches the operating system at once (it survives a crash of
+ * the process) and the disk at store_sync() or the next checkpoint.
+ */
+int	store_set_synchronous(struct store *, int full, char **cause);
+/* Make every commit so far survive a power loss (fsync the WAL). */
+int	store_sync(struct store *, char **cause);
 /* The database's PRAGMA user_version. */
 int	store_schema_version(struct store *);
 
