@@ -216,6 +216,140 @@ test_busy_poll_wakeup(void **state)
 	close(lfd);
 }
 
+/* Build functions: one fails, one makes a bare LF, one a good message. */
+static int	nbuilt;
+
+static int
+build_fail(void *arg, struct buf *out, struct smtp_scratch *sc, char **cause)
+{
+	__atomic_add_fetch(&nbuilt, 1, __ATOMIC_SEQ_CST);
+	*cause = strdup("template broke");
+	return -1;
+}
+
+static int
+build_bare_lf(void *arg, struct buf *out, struct smtp_scratch *sc,
+    char **cause)
+{
+	__atomic_add_fetch(&nbuilt, 1, __ATOMIC_SEQ_CST);
+	buf_adds(out, "Subject: x\r\n\r\nline\nsmuggled\r\n");
+	return 0;
+}
+
+static int
+build_good(void *arg, struct buf *out, struct smtp_scratch *sc, char **cause)
+{
+	__atomic_add_fetch(&nbuilt, 1, __ATOMIC_SEQ_CST);
+	buf_add(out, msg, sizeof(msg) - 1);
+	return 0;
+}
+
+struct seen {
+	int	n;
+	int	refused;
+	char	reply[SMTP_REPLY_MAX];
+};
+
+static void
+count_done(const struct smtp_result *r, void *arg)
+{
+	struct seen	*s = arg;
+
+	s->n++;
+	if (r->outcome == SMTP_REFUSED)
+		s->refused++;
+	snprintf(s->reply, sizeof(s->reply), "%s", r->reply);
+}
+
+/*
+ * A message its build function cannot make, or makes with a bare LF, is
+ * reported SMTP_REFUSED with the reason and never sent; the loop is woken
+ * for every result (a lost wake-up would leave smtp_poll asleep for its
+ * whole timeout); smtp_prebuild makes a queued message once, not twice.
+ */
+static void
+test_build(void **state)
+{
+	struct smtp_params	 p;
+	struct smtp		*smtp;
+	struct smtp_scratch	 sc;
+	struct seen		 seen;
+	char			 url[64], *cause = NULL;
+	int			 lfd, round, k, want;
+	double			 t0, worst = 0, t;
+
+	lfd = silent_server(url, sizeof(url));
+	memset(&p, 0, sizeof(p));
+	p.url = url;
+	p.connections = 4;
+	p.response_timeout = 30;
+	smtp = smtp_new(&p, &cause);
+	assert_non_null(smtp);
+
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(smtp_submit_build(smtp, 1, "a@b", "c@d", build_fail,
+	    NULL), 0);
+	while (seen.n < 1) {
+		assert_int_equal(smtp_poll(smtp, 5000, NULL, 0), 0);
+		smtp_perform(smtp, count_done, &seen);
+	}
+	assert_int_equal(seen.refused, 1);
+	assert_string_equal(seen.reply, "template broke");
+	assert_int_equal(smtp_submit_build(smtp, 2, "a@b", "c@d",
+	    build_bare_lf, NULL), 0);
+	while (seen.n < 2) {
+		assert_int_equal(smtp_poll(smtp, 5000, NULL, 0), 0);
+		smtp_perform(smtp, count_done, &seen);
+	}
+	assert_int_equal(seen.refused, 2);
+	assert_string_equal(seen.reply, "message has a bare LF");
+
+	/* Many quick results: every one wakes the loop at once. */
+	for (round = 0; round < 300; round++) {
+		want = seen.n;
+		for (k = 0; smtp_idle_slots(smtp) > 0; k++) {
+			assert_int_equal(smtp_submit_build(smtp, 10 + k, "a@b",
+			    "c@d", build_fail, NULL), 0);
+			want++;
+		}
+		while (seen.n < want) {
+			t0 = now();
+			assert_int_equal(smtp_poll(smtp, 5000, NULL, 0), 0);
+			if ((t = now() - t0) > worst)
+				worst = t;
+			smtp_perform(smtp, count_done, &seen);
+		}
+	}
+	assert_int_equal(seen.refused, seen.n);
+	assert_true(worst < 2.0);
+	assert_int_equal(smtp_busy(smtp), 0);
+
+	/*
+	 * Good messages to a server that never answers: the caller makes
+	 * what the threads have not made yet, and nothing is made twice.
+	 */
+	memset(&sc, 0, sizeof(sc));
+	nbuilt = 0;
+	for (k = 0; k < 8; k++)
+		assert_int_equal(smtp_submit_build(smtp, 100 + k, "a@b", "c@d",
+		    build_good, NULL), 0);
+	while (smtp_prebuild(smtp, &sc, 8) > 0)
+		continue;
+	t0 = now();
+	while (__atomic_load_n(&nbuilt, __ATOMIC_SEQ_CST) < 8 &&
+	    now() - t0 < 5)
+		usleep(1000);
+	usleep(100000);
+	assert_int_equal(__atomic_load_n(&nbuilt, __ATOMIC_SEQ_CST), 8);
+	assert_int_equal(smtp_prebuild(smtp, &sc, 8), 0);
+	assert_int_equal(smtp_perform(smtp, nodone, NULL), 8);
+
+	smtp_free(smtp);		/* with transfers in flight */
+	buf_free(&sc.a);
+	buf_free(&sc.b);
+	close(lfd);
+}
+
 int
 main(void)
 {
@@ -225,6 +359,7 @@ main(void)
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_new_errors),
 		cmocka_unit_test(test_busy_poll_wakeup),
+		cmocka_unit_test(test_build),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
