@@ -94,7 +94,7 @@ struct dispatch {
 	int64_t			 next_tick_ms;
 	int64_t			 relay_until_ms; /* backing off the relay */
 	struct smtp_scratch	 scratch;	/* for smtp_prebuild */
-	int			 dirty;		/* commits not yet fsynced */
+	int64_t			 synced_changes; /* store_changes at it */
 	int64_t			 synced_ms;	/* the last store_sync */
 	int			 relay_backoff;
 	struct store_result	*results;
@@ -138,26 +138,25 @@ dispatch_now_ms(void)
  * back goes to `sending` or `pending`, which are sent.
  */
 static int
-dispatch_sync_mode(struct dispatch *d, const struct config *conf)
+dispatch_sync_mode(struct dispatch *d, const struct config *conf,
+    char **cause)
 {
-	char	*cause = NULL;
-
-	if (store_set_synchronous(d->st, conf->delivery.sync_interval == 0,
-	    &cause) != 0) {
-		log_warnx("database: %s", cause);
-		free(cause);
-		return -1;
-	}
-	return 0;
+	return store_set_synchronous(d->st, conf->delivery.sync_interval == 0,
+	    cause);
 }
 
-/* fsync what was committed, once sync_interval has passed (or force). */
+/*
+ * fsync what this connection wrote since the last time, once
+ * sync_interval has passed (or at once with force).
+ */
 static void
 dispatch_sync(struct dispatch *d, int64_t now_ms, int force)
 {
 	char	*cause = NULL;
+	int64_t	 changes;
 
-	if (!d->dirty || d->conf->delivery.sync_interval == 0)
+	if (d->conf->delivery.sync_interval == 0 ||
+	    (changes = store_changes(d->st)) == d->synced_changes)
 		return;
 	if (!force && now_ms < d->synced_ms +
 	    (int64_t)d->conf->delivery.sync_interval * 1000)
@@ -167,7 +166,7 @@ dispatch_sync(struct dispatch *d, int64_t now_ms, int force)
 		free(cause);
 		return;
 	}
-	d->dirty = 0;
+	d->synced_changes = changes;
 	d->synced_ms = now_ms;
 }
 
@@ -356,10 +355,8 @@ dispatch_new(const struct config *conf, struct store *st, char **cause)
 		goto fail;
 	if (store_recover(st, &n, cause) != 0)
 		goto fail;
-	if (dispatch_sync_mode(d, conf) != 0) {
-		*cause = xstrdup("cannot set the database's sync mode");
+	if (dispatch_sync_mode(d, conf, cause) != 0)
 		goto fail;
-	}
 	if (n > 0)
 		log_notice("recovered %lld messages left in flight by the "
 		    "last run; they will be sent again", (long long)n);
@@ -381,6 +378,15 @@ dispatch_free(struct dispatch *d)
 
 	if (d == NULL)
 		return;
+	/*
+	 * The connections' threads render from the campaigns: stop them
+	 * first (what they have in flight stays `sending` in the store).
+	 */
+	if (d->smtp != NULL)
+		smtp_free(d->smtp);
+	if (d->old_smtp != NULL)
+		smtp_free(d->old_smtp);
+	d->smtp = d->old_smtp = NULL;
 	while ((j = d->ready) != NULL) {
 		d->ready = j->next;
 		dispatch_job_free(j);
@@ -398,10 +404,6 @@ dispatch_free(struct dispatch *d)
 	}
 	pthread_cond_destroy(&d->cm_cond);
 	pthread_mutex_destroy(&d->cm_lock);
-	if (d->smtp != NULL)
-		smtp_free(d->smtp);
-	if (d->old_smtp != NULL)
-		smtp_free(d->old_smtp);
 	dispatch_free_secrets(d->key, d->keylen, d->password);
 	free(d->results);
 	free(d->result_jobs);
@@ -414,6 +416,7 @@ dispatch_free(struct dispatch *d)
 int
 dispatch_reload(struct dispatch *d, const struct config *conf, char **cause)
 {
+	char		*cause1 = NULL;
 	unsigned char	*key;
 	size_t		 keylen;
 	char		*password;
@@ -457,7 +460,10 @@ dispatch_reload(struct dispatch *d, const struct config *conf, char **cause)
 	d->password = password;
 	dispatch_sync(d, dispatch_now_ms(), 1);
 	d->conf = conf;
-	dispatch_sync_mode(d, conf);
+	if (dispatch_sync_mode(d, conf, &cause1) != 0) {
+		log_warnx("database: %s", cause1);
+		free(cause1);
+	}
 	limit_update(&d->limits, conf->smtp.rate_per_second,
 	    conf->smtp.rate_per_minute, conf->smtp.rate_per_hour,
 	    conf->smtp.rate_per_day);
@@ -499,7 +505,6 @@ dispatch_close(struct dispatch *d)
 	} else if (n > 0)
 		log_info("%lld messages left for the next start",
 		    (long long)n);
-	d->dirty = 1;
 	dispatch_sync(d, dispatch_now_ms(), 1);
 }
 
@@ -628,7 +633,6 @@ dispatch_tick(struct dispatch *d, int64_t now_ms)
 		}
 		log_info("issue=%lld started recipients=%lld",
 		    (long long)ids[i], (long long)n);
-		d->dirty = 1;
 		d->data_version = -1;
 	}
 	free(ids);
@@ -811,9 +815,7 @@ dispatch_done(const struct smtp_result *res, void *arg)
 			    res->reply);
 			log_warnx("issue=%lld %s", (long long)c->id, note);
 			if (store_issue_transition(d->st, c->id, "sending",
-			    "paused", note, "heraldd", &cause) == 0)
-				d->dirty = 1;
-			else {
+			    "paused", note, "heraldd", &cause) != 0) {
 				log_warnx("issue=%lld: %s", (long long)c->id,
 				    cause);
 				free(cause);
@@ -1020,7 +1022,6 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 	t0 = dispatch_now_us() - t0;
 	if (dispatch_commit(d, nsafe, now_ms, &cause) != 0)
 		goto fail_rollback;
-	d->dirty = 1;
 	dispatch_sync(d, now_ms, 0);
 	d->hold_us = t0 + d->cm_us;
 	if (d->hold_us > DISPATCH_HOLD_MAX_US)
@@ -1179,7 +1180,6 @@ dispatch_finish(struct dispatch *d)
 		}
 		if (!done)
 			continue;
-		d->dirty = 1;
 		log_info("issue=%lld list=%s finished sent=%lld failed=%lld "
 		    "deferrals=%lld", (long long)c->id, c->list,
 		    (long long)c->n_sent, (long long)c->n_failed,

@@ -924,6 +924,12 @@ store_set_synchronous(struct store *st, int full, char **cause)
 	    "PRAGMA synchronous = NORMAL", cause, "synchronous") == -1 ? -1 : 0;
 }
 
+int64_t
+store_changes(struct store *st)
+{
+	return (int64_t)sqlite3_total_changes64(st->db);
+}
+
 int
 store_sync(struct store *st, char **cause)
 {

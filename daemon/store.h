@@ -97,6 +97,8 @@ int	store_set_busy_timeout(struct store *, int ms);
  * the process) and the disk at store_sync() or the next checkpoint.
  */
 int	store_set_synchronous(struct store *, int full, char **cause);
+/* Rows this connection has written so far: grows with every write. */
+int64_t	store_changes(struct store *);
 /* Make every commit so far survive a power loss (fsync the WAL). */
 int	store_sync(struct store *, char **cause);
 /* The database's PRAGMA user_version. */
