@@ -146,6 +146,24 @@ silent_server(char *url, size_t len)
 	return fd;
 }
 
+/* A transport of n connections to a silent server; *lfd its socket. */
+static struct smtp *
+silent_transport(int n, int *lfd)
+{
+	struct smtp_params	 p;
+	struct smtp		*smtp;
+	char			 url[64], *cause = NULL;
+
+	*lfd = silent_server(url, sizeof(url));
+	memset(&p, 0, sizeof(p));
+	p.url = url;
+	p.connections = n;
+	p.response_timeout = 30;
+	smtp = smtp_new(&p, &cause);
+	assert_non_null(smtp);
+	return smtp;
+}
+
 static double
 now(void)
 {
@@ -164,20 +182,12 @@ nodone(const struct smtp_result *r, void *arg)
 static void
 test_busy_poll_wakeup(void **state)
 {
-	struct smtp_params	 p;
 	struct smtp		*smtp;
 	struct curl_waitfd	 w;
-	char			 url[64], *cause = NULL;
 	int			 i, lfd, pfd[2];
 	double			 t0;
 
-	lfd = silent_server(url, sizeof(url));
-	memset(&p, 0, sizeof(p));
-	p.url = url;
-	p.connections = 2;
-	p.response_timeout = 30;
-	smtp = smtp_new(&p, &cause);
-	assert_non_null(smtp);
+	smtp = silent_transport(2, &lfd);
 	/* Two connections, each with a message sending and one waiting. */
 	assert_int_equal(smtp_idle_slots(smtp), 4);
 	assert_int_equal(smtp_submit(smtp, 1, "a@b", "c@d", "a\nb", 3, NULL),
@@ -270,21 +280,13 @@ count_done(const struct smtp_result *r, void *arg)
 static void
 test_build(void **state)
 {
-	struct smtp_params	 p;
 	struct smtp		*smtp;
 	struct smtp_scratch	 sc;
 	struct seen		 seen;
-	char			 url[64], *cause = NULL;
 	int			 lfd, round, k, want;
 	double			 t0, worst = 0, t;
 
-	lfd = silent_server(url, sizeof(url));
-	memset(&p, 0, sizeof(p));
-	p.url = url;
-	p.connections = 4;
-	p.response_timeout = 30;
-	smtp = smtp_new(&p, &cause);
-	assert_non_null(smtp);
+	smtp = silent_transport(4, &lfd);
 
 	memset(&seen, 0, sizeof(seen));
 	assert_int_equal(smtp_submit_build(smtp, 1, "a@b", "c@d", build_fail,
