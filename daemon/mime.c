@@ -1024,11 +1024,14 @@ fnv1a(const char *s)
 
 static void
 add_text_part(struct buf *out, const char *subtype, const char *s,
-    size_t n)
+    size_t n, int qp)
 {
 	buf_printf(out, "Content-Type: text/%s; charset=UTF-8\r\n"
 	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n", subtype);
-	mime_qp_encode(out, s, n);
+	if (qp)
+		buf_add(out, s, n);
+	else
+		mime_qp_encode(out, s, n);
 }
 
 /*
@@ -1120,12 +1123,12 @@ extra:
 		buf_printf(out, "Content-Type: multipart/alternative;\r\n"
 		    " boundary=\"%s\"\r\n\r\n", bnd[lvl]);
 		add_boundary(out, bnd[lvl], 0);
-		add_text_part(out, "plain", m->text, m->text_len);
+		add_text_part(out, "plain", m->text, m->text_len, m->bodies_qp);
 		add_boundary(out, bnd[lvl], 0);
-		add_text_part(out, "html", m->html, m->html_len);
+		add_text_part(out, "html", m->html, m->html_len, m->bodies_qp);
 		add_boundary(out, bnd[lvl], 1);
 	} else {
-		add_text_part(out, "plain", m->text, m->text_len);
+		add_text_part(out, "plain", m->text, m->text_len, m->bodies_qp);
 		/* A message ends with a line break: the text gains one. */
 		if (out->len < 2 || memcmp(out->data + out->len - 2, "\r\n",
 		    2) != 0)

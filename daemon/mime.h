@@ -108,6 +108,8 @@ struct mime_message {
 	size_t		 text_len;
 	const char	*html;		/* text/html body, NULL for none */
 	size_t		 html_len;
+	int		 bodies_qp;	/* text and html are quoted-printable
+					   already (render plans) */
 	struct mime_part *const *inlines;	/* multipart/related parts */
 	size_t		 ninlines;
 	struct mime_part *const *attachments;	/* multipart/mixed parts */

@@ -699,6 +699,29 @@ struct mrender {
 
 	const struct mnode	 *frames[MUSTACHE_MAXDEPTH + 1];
 	size_t			  nframes;
+
+	/* mustache_plan only. */
+	struct mustache_plan	 *plan;
+	size_t			  base;		/* frames of the initial stack */
+	size_t			  volf[64];	/* frames of volatile sections */
+	size_t			  nvolf;
+	const char		 *why;		/* why it cannot be planned */
+};
+
+/* A slot (a volatile value printed) or a condition (a section on one). */
+struct mplan_ref {
+	const struct mnode	*n;
+	size_t			 frame;	/* where its first part was found */
+	size_t			 at;	/* slot: its offset in the output */
+	int			 flag;	/* slot: escaped; condition: truthy */
+	int			 section; /* condition: {{#}}, not {{^}} */
+};
+
+struct mustache_plan {
+	struct mplan_ref	*slots;
+	size_t			 nslots, capslots;
+	struct mplan_ref	*conds;
+	size_t			 nconds, capconds;
 };
 
 static int	mustache_nodes(struct mrender *, const struct mnode *, size_t);
@@ -789,6 +812,26 @@ mustache_escape(struct buf *out, const char *s, size_t len)
 	buf_add(out, s + start, len - start);
 }
 
+/* The text of an interpolated value; maps, lists and null print nothing. */
+static void
+mustache_put(struct buf *out, const struct value *v, int escape)
+{
+	switch (v->type) {
+	case VALUE_STRING:
+		if (escape)
+			mustache_escape(out, v->u.str.s, v->u.str.len);
+		else
+			buf_add(out, v->u.str.s, v->u.str.len);
+		break;
+	case VALUE_NUMBER:
+	case VALUE_BOOL:
+		value_to_text(v, out);
+		break;
+	default:
+		break;
+	}
+}
+
 static void
 mustache_value(struct mrender *r, const struct value *v, int escape)
 {
@@ -796,24 +839,225 @@ mustache_value(struct mrender *r, const struct value *v, int escape)
 	case VALUE_STRING:
 		if (v->u.str.len == 0)
 			return;
-		if (r->pending != MUSTACHE_NONE && r->nind > 0)
-			mustache_indent(r);
-		if (escape)
-			mustache_escape(r->out, v->u.str.s, v->u.str.len);
-		else
-			buf_add(r->out, v->u.str.s, v->u.str.len);
 		break;
 	case VALUE_NUMBER:
 	case VALUE_BOOL:
-		if (r->pending != MUSTACHE_NONE && r->nind > 0)
-			mustache_indent(r);
-		value_to_text(v, r->out);
 		break;
 	default:
 		return;
 	}
+	if (r->pending != MUSTACHE_NONE && r->nind > 0)
+		mustache_indent(r);
+	mustache_put(r->out, v, escape);
 	r->pending = MUSTACHE_NONE;
 }
+
+/* ---------------------------------------------------------------- plans */
+
+static int
+mustache_volframe(const struct mrender *r, size_t frame)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nvolf; i++)
+		if (r->volf[i] == frame)
+			return 1;
+	return 0;
+}
+
+/*
+ * mustache_lookup, and whether the value is volatile (a flagged value on
+ * its path) and in which frame its first part was found.  -1 (r->why
+ * set) when the outcome could vary in a way a plan cannot note.
+ */
+static int
+mustache_lookup_plan(struct mrender *r, const struct mnode *n,
+    const struct value **vp, int *vol, size_t *frame)
+{
+	const struct value	*v = NULL, *f;
+	size_t			 i, k;
+
+	*vp = NULL;
+	*vol = 0;
+	*frame = 0;
+	if (n->nparts == 0) {
+		if (r->nctx == 0)
+			return 0;
+		i = r->nctx - 1;
+		if (mustache_volframe(r, i) ||
+		    (r->ctx[i]->flags & VALUE_F_VOLATILE)) {
+			r->why = "a volatile value as the implicit iterator";
+			return -1;
+		}
+		*vp = r->ctx[i];
+		*frame = i;
+		return 0;
+	}
+	for (i = r->nctx; i-- > 0;) {
+		f = r->ctx[i];
+		if (f->type == VALUE_MAP && (f->flags & VALUE_F_VOLATILE)) {
+			r->why = "a volatile map as a context frame";
+			return -1;
+		}
+		if ((v = value_map_get(f, n->parts[0])) != NULL)
+			break;
+	}
+	if (v == NULL)
+		return 0;
+	*frame = i;
+	*vol = (v->flags & VALUE_F_VOLATILE) != 0;
+	for (k = 1; v != NULL && k < n->nparts; k++) {
+		v = value_map_get(v, n->parts[k]);
+		if (v != NULL && (v->flags & VALUE_F_VOLATILE))
+			*vol = 1;
+	}
+	if (*vol && *frame >= r->base) {
+		r->why = "a volatile value found in a section's frame";
+		return -1;
+	}
+	*vp = v;
+	return 0;
+}
+
+/* Look n up; when planning, also whether it is volatile, and where. */
+static int
+mustache_get(struct mrender *r, const struct mnode *n,
+    const struct value **vp, int *vol, size_t *frame)
+{
+	if (r->plan == NULL) {
+		*vp = mustache_lookup(r, n);
+		*vol = 0;
+		return 0;
+	}
+	return mustache_lookup_plan(r, n, vp, vol, frame);
+}
+
+static struct mplan_ref *
+mustache_ref(struct mplan_ref **v, size_t *n, size_t *cap)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*v = xreallocarray(*v, *cap, sizeof(**v));
+	}
+	memset(&(*v)[*n], 0, sizeof(**v));
+	return &(*v)[(*n)++];
+}
+
+/* A volatile value printed here: note the slot. */
+static int
+mustache_slot(struct mrender *r, const struct mnode *n, size_t frame,
+    int escape)
+{
+	struct mplan_ref	*s;
+
+	/* Whether it prints decides whether the indentation is owed. */
+	if (r->pending != MUSTACHE_NONE && r->nind > 0) {
+		r->why = "a volatile value where indentation is owed";
+		return -1;
+	}
+	s = mustache_ref(&r->plan->slots, &r->plan->nslots,
+	    &r->plan->capslots);
+	s->n = n;
+	s->frame = frame;
+	s->at = r->out->len;
+	s->flag = escape;
+	return 0;
+}
+
+/* A section on a volatile value, taken as v has it: note the condition. */
+static int
+mustache_cond(struct mrender *r, const struct mnode *n, size_t frame,
+    const struct value *v, int section)
+{
+	struct mustache_plan	*p = r->plan;
+	struct mplan_ref	*c;
+	int			 t = value_truthy(v);
+	size_t			 i;
+
+	if (section && t && (v->type == VALUE_LIST || v->type == VALUE_MAP)) {
+		r->why = "a section iterates or enters a volatile list or map";
+		return -1;
+	}
+	for (i = 0; i < p->nconds; i++)
+		if (p->conds[i].n == n && p->conds[i].frame == frame)
+			return 0;
+	c = mustache_ref(&p->conds, &p->nconds, &p->capconds);
+	c->n = n;
+	c->frame = frame;
+	c->flag = t;
+	c->section = section;
+	return 0;
+}
+
+/* The value a slot or condition names in another context. */
+static const struct value *
+mustache_resolve(const struct mplan_ref *ref,
+    const struct value *const *stack, size_t depth)
+{
+	const struct value	*v;
+	size_t			 k;
+
+	if (ref->frame >= depth || ref->n->nparts == 0)
+		return NULL;
+	v = value_map_get(stack[ref->frame], ref->n->parts[0]);
+	for (k = 1; v != NULL && k < ref->n->nparts; k++)
+		v = value_map_get(v, ref->n->parts[k]);
+	return v;
+}
+
+int
+mustache_plan_holds(const struct mustache_plan *p,
+    const struct value *const *stack, size_t depth)
+{
+	const struct value	*v;
+	size_t			 i;
+	int			 t;
+
+	for (i = 0; i < p->nconds; i++) {
+		v = mustache_resolve(&p->conds[i], stack, depth);
+		t = value_truthy(v);
+		if (t != p->conds[i].flag)
+			return 0;
+		if (t && p->conds[i].section &&
+		    (v->type == VALUE_LIST || v->type == VALUE_MAP))
+			return 0;
+	}
+	return 1;
+}
+
+size_t
+mustache_plan_nslots(const struct mustache_plan *p)
+{
+	return p->nslots;
+}
+
+size_t
+mustache_plan_slot_at(const struct mustache_plan *p, size_t i)
+{
+	return p->slots[i].at;
+}
+
+void
+mustache_plan_fill(const struct mustache_plan *p, size_t i,
+    const struct value *const *stack, size_t depth, struct buf *out)
+{
+	const struct value	*v;
+
+	if ((v = mustache_resolve(&p->slots[i], stack, depth)) != NULL)
+		mustache_put(out, v, p->slots[i].flag);
+}
+
+void
+mustache_plan_free(struct mustache_plan *p)
+{
+	if (p == NULL)
+		return;
+	free(p->slots);
+	free(p->conds);
+	free(p);
+}
+
+/* ---------------------------------------------------------------------- */
 
 static int
 mustache_deeper(struct mrender *r, const struct mnode *n)
@@ -868,12 +1112,18 @@ mustache_include(struct mrender *r, const struct mnode *n)
 	const struct mustache_tmpl	*t;
 	const struct value		*v;
 	const char			*name = n->text, *saved;
-	int				 rc;
+	size_t				 frame;
+	int				 rc, vol;
 
 	if (r->fn == NULL)
 		return 0;
 	if (n->dynamic) {
-		v = mustache_lookup(r, n);
+		if (mustache_get(r, n, &v, &vol, &frame) == -1)
+			return -1;
+		if (vol) {
+			r->why = "a volatile value names a partial";
+			return -1;
+		}
 		if (v == NULL || v->type != VALUE_STRING)
 			return 0;
 		name = v->u.str.s;
@@ -939,7 +1189,8 @@ static int
 mustache_nodes(struct mrender *r, const struct mnode *n, size_t count)
 {
 	const struct value	*v;
-	size_t			 i;
+	size_t			 i, frame;
+	int			 vol, esc;
 
 	for (; count > 0; n++, count--) {
 		switch (n->type) {
@@ -948,12 +1199,20 @@ mustache_nodes(struct mrender *r, const struct mnode *n, size_t count)
 			break;
 		case MN_VAR:
 		case MN_RAW:
-			if ((v = mustache_lookup(r, n)) != NULL)
-				mustache_value(r, v, n->type == MN_VAR &&
-				    !(r->flags & MUSTACHE_NOESCAPE));
+			if (mustache_get(r, n, &v, &vol, &frame) == -1)
+				return -1;
+			esc = n->type == MN_VAR &&
+			    !(r->flags & MUSTACHE_NOESCAPE);
+			if (vol) {
+				if (mustache_slot(r, n, frame, esc) == -1)
+					return -1;
+			} else if (v != NULL)
+				mustache_value(r, v, esc);
 			break;
 		case MN_SECTION:
-			v = mustache_lookup(r, n);
+			if (mustache_get(r, n, &v, &vol, &frame) == -1 ||
+			    (vol && mustache_cond(r, n, frame, v, 1) == -1))
+				return -1;
 			if (!value_truthy(v))
 				break;
 			if (mustache_enter(r, n) == -1)
@@ -968,14 +1227,29 @@ mustache_nodes(struct mrender *r, const struct mnode *n, size_t count)
 				}
 			} else {
 				mustache_push(r, v);
+				if (vol) {
+					/* Cannot hold a key: a scalar. */
+					if (r->nvolf == sizeof(r->volf) /
+					    sizeof(r->volf[0])) {
+						r->why = "volatile sections "
+						    "nest too deeply";
+						return -1;
+					}
+					r->volf[r->nvolf++] = r->nctx - 1;
+				}
 				if (mustache_nodes(r, n->kids, n->nkids) == -1)
 					return -1;
+				if (vol)
+					r->nvolf--;
 				r->nctx--;
 			}
 			r->sections--;
 			break;
 		case MN_INVERTED:
-			if (value_truthy(mustache_lookup(r, n)))
+			if (mustache_get(r, n, &v, &vol, &frame) == -1 ||
+			    (vol && mustache_cond(r, n, frame, v, 0) == -1))
+				return -1;
+			if (value_truthy(v))
 				break;
 			if (mustache_enter(r, n) == -1 ||
 			    mustache_nodes(r, n->kids, n->nkids) == -1)
@@ -998,16 +1272,18 @@ mustache_nodes(struct mrender *r, const struct mnode *n, size_t count)
 	return 0;
 }
 
-int
-mustache_render(const struct mustache_tmpl *t,
-    const struct value *const *stack, size_t depth, int flags,
-    mustache_partial_fn fn, void *arg, struct buf *out, char **cause)
+static int
+mustache_run(const struct mustache_tmpl *t, const struct value *const *stack,
+    size_t depth, int flags, mustache_partial_fn fn, void *arg,
+    struct buf *out, struct mustache_plan *plan, char **cause)
 {
 	struct mrender	 r;
 	size_t		 i;
 	int		 rc;
 
 	memset(&r, 0, sizeof(r));
+	r.plan = plan;
+	r.base = depth;
 	r.flags = flags;
 	r.fn = fn;
 	r.arg = arg;
@@ -1022,7 +1298,40 @@ mustache_render(const struct mustache_tmpl *t,
 	rc = mustache_nodes(&r, t->root.kids, t->root.nkids);
 	if (r.ctx != r.ctxbuf)
 		free(r.ctx);
+	if (rc == -1 && r.why != NULL) {
+		free(r.cause);
+		*cause = xstrdup(r.why);
+		return 1;
+	}
 	if (rc == -1)
 		*cause = r.cause;
 	return rc;
+}
+
+int
+mustache_render(const struct mustache_tmpl *t,
+    const struct value *const *stack, size_t depth, int flags,
+    mustache_partial_fn fn, void *arg, struct buf *out, char **cause)
+{
+	return mustache_run(t, stack, depth, flags, fn, arg, out, NULL,
+	    cause);
+}
+
+int
+mustache_plan(const struct mustache_tmpl *t, const struct value *const *stack,
+    size_t depth, int flags, mustache_partial_fn fn, void *arg,
+    struct buf *out, struct mustache_plan **planp, char **cause)
+{
+	struct mustache_plan	*p;
+	int			 rc;
+
+	*planp = NULL;
+	p = xcalloc(1, sizeof(*p));
+	rc = mustache_run(t, stack, depth, flags, fn, arg, out, p, cause);
+	if (rc != 0) {
+		mustache_plan_free(p);
+		return rc;
+	}
+	*planp = p;
+	return 0;
 }

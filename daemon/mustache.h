@@ -51,6 +51,40 @@ int			 mustache_render(const struct mustache_tmpl *,
 			    int flags, mustache_partial_fn partial, void *arg,
 			    struct buf *out, char **cause);
 
+/*
+ * Plans: one render of a template that serves every context differing
+ * only in the values flagged VALUE_F_VOLATILE (what differs per
+ * recipient).  mustache_plan renders like mustache_render, except that a
+ * volatile value interpolated is left out of out and noted as a slot,
+ * and a section or inverted section on a volatile value is taken as this
+ * context has it and noted as a condition.  The plan holds for another
+ * context (same depth; its values the same but for volatile ones, its
+ * maps with the same keys) when mustache_plan_holds says every condition
+ * comes out the same; the render for that context is then out with each
+ * slot's value (mustache_plan_fill) inserted at its offset.
+ * Returns 0; 1 and *cause when the template cannot be planned (a volatile
+ * value iterated as a list or map, used as a partial name, found in a
+ * section's frame, or printed where indentation is owed); -1 as
+ * mustache_render.  The plan points into the templates rendered (the
+ * partials too): they must outlive it.
+ */
+struct mustache_plan;
+int			 mustache_plan(const struct mustache_tmpl *,
+			    const struct value *const *stack, size_t depth,
+			    int flags, mustache_partial_fn partial, void *arg,
+			    struct buf *out, struct mustache_plan **,
+			    char **cause);
+int			 mustache_plan_holds(const struct mustache_plan *,
+			    const struct value *const *stack, size_t depth);
+size_t			 mustache_plan_nslots(const struct mustache_plan *);
+/* Where slot i goes in out; slots are in order. */
+size_t			 mustache_plan_slot_at(const struct mustache_plan *,
+			    size_t i);
+/* Append slot i's value in the context stack[0..depth-1]. */
+void			 mustache_plan_fill(const struct mustache_plan *,
+			    size_t i, const struct value *const *stack,
+			    size_t depth, struct buf *out);
+void			 mustache_plan_free(struct mustache_plan *);
 /* The name given to mustache_parse(). */
 const char		*mustache_name(const struct mustache_tmpl *);
 

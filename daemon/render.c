@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "issue.h"
+#include "log.h"
 #include "markdown.h"
 #include "mime.h"
 #include "mustache.h"
@@ -26,10 +27,39 @@ struct render_tmpl {
 	struct mustache_tmpl	*t;	/* NULL: tried and not found */
 };
 
+/*
+ * Render plans.  A body differs between subscribers only where their
+ * fields (name, email, attributes, unsubscribe link) go, and in the
+ * sections that test them: one render of the template per shape of
+ * subscriber (mustache_plan) serves them all.  Its lines without a field
+ * are quoted-printable encoded once; per message, only the lines holding
+ * one are filled in and encoded.  Quoted-printable restarts at every line
+ * break, so the result is byte for byte what encoding the whole body
+ * gives (test_render checks it).
+ */
+#define RENDER_MAXPLANS	16	/* shapes per language and body */
+
+struct render_run {
+	size_t	 from, to;	/* static: enc[from..to); else text[..] */
+	size_t	 slot, nslots;	/* the fields in it; 0: static */
+};
+
+struct render_plan {
+	struct mustache_plan	*mp;
+	char			*text;	/* the render without its fields */
+	char			*enc;	/* the static runs, encoded */
+	struct render_run	*runs;
+	size_t			 nruns;
+	struct render_plan	*next;
+};
+
 struct render_lang {
 	const struct issue_lang	*il;
 	struct value		*html;	/* data with markdown as HTML */
 	struct value		*text;	/* data with markdown as text */
+	struct render_plan	*plans[2];	/* HTML, text; under qlock */
+	size_t			 nplans[2];
+	int			 noplan[2];	/* cannot be planned */
 };
 
 struct render_issue {
@@ -71,6 +101,8 @@ struct render_issue {
 	 * partial cache grows as templates name partials, under this lock.
 	 */
 	pthread_mutex_t		 plock;
+	pthread_mutex_t		 qlock;		/* the languages' plans */
+	int			 noplans;	/* render_use_plans(r, 0) */
 };
 
 /*
@@ -299,6 +331,7 @@ render_compile(const struct issue *is, int64_t issue_id, time_t date,
 	*cause = NULL;
 	r = xcalloc(1, sizeof(*r));
 	pthread_mutex_init(&r->plock, NULL);
+	pthread_mutex_init(&r->qlock, NULL);
 	r->issue = is;
 	r->issue_id = issue_id;
 	r->issue_date = date;
@@ -376,7 +409,7 @@ fail:
 	return NULL;
 }
 
-static const struct render_lang *
+static struct render_lang *
 render_pick(struct render_issue *r, const char *lang)
 {
 	const struct issue_lang	*il;
@@ -414,7 +447,7 @@ static struct value *
 render_context(struct render_issue *r, const struct render_lang *rl,
     const struct render_rcpt *rc, char **unsub_token)
 {
-	struct value	*ctx, *m, *a;
+	struct value	*ctx, *m, *a, *v;
 	struct token	 tk;
 	char		*tok = NULL, *url;
 	size_t		 i;
@@ -431,6 +464,8 @@ render_context(struct render_issue *r, const struct render_lang *rl,
 			render_set(a, rc->attrs[i].key, rc->attrs[i].val);
 	}
 	value_map_set(m, "attributes", a);
+	/* What differs per subscriber, for render plans. */
+	m->flags |= VALUE_F_VOLATILE;
 	value_map_set(ctx, "subscriber", m);
 
 	m = value_map();
@@ -454,8 +489,9 @@ render_context(struct render_issue *r, const struct render_lang *rl,
 		tk.issued = r->issue_date;
 		tok = token_make(&tk, r->key, r->keylen);
 		xasprintf(&url, "%s/u/%s", r->base_url, tok);
-		value_map_set(m, "unsubscribe",
-		    value_string_take(url, strlen(url)));
+		v = value_string_take(url, strlen(url));
+		v->flags |= VALUE_F_VOLATILE;
+		value_map_set(m, "unsubscribe", v);
 	}
 	/* Online, a reader sees the variant they were sent, whatever
 	 * language their browser asks for. */
@@ -482,6 +518,8 @@ render_context(struct render_issue *r, const struct render_lang *rl,
 
 	render_set(ctx, "lang", rl->il->tag ? rl->il->tag :
 	    (rc != NULL && rc->lang ? rc->lang : "en"));
+	if (rl->il->tag == NULL)
+		value_map_get(ctx, "lang")->flags |= VALUE_F_VOLATILE;
 	render_set(ctx, "dir", "ltr");
 	if (rc == NULL)
 		value_map_set(ctx, "web", value_bool(1));
@@ -529,6 +567,177 @@ render_bodies(struct render_issue *r, const struct render_rcpt *rc,
 	return rv;
 }
 
+/* Plan body kind (0 HTML, 1 text) for the subscriber in stack. */
+static struct render_plan *
+render_plan_make(struct render_issue *r, int kind,
+    const struct value *const *stack)
+{
+	struct render_plan	*p;
+	struct mustache_plan	*mp;
+	struct buf		 text, enc;
+	char			*cause = NULL;
+	const char		*nl;
+	size_t			 i, j, n, at, pos = 0, ls, le, len;
+
+	buf_init(&text);
+	if (mustache_plan(kind ? r->text : r->html, stack, 2,
+	    kind ? MUSTACHE_NOESCAPE : 0, render_partial, r, &text, &mp,
+	    &cause) != 0) {
+		log_debug("render: issue %lld: no plan for the %s body: %s",
+		    (long long)r->issue_id, kind ? "text" : "HTML",
+		    cause != NULL ? cause : "");
+		free(cause);
+		buf_free(&text);
+		return NULL;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->mp = mp;
+	len = text.len;
+	p->text = buf_steal(&text);
+	buf_init(&enc);
+	n = mustache_plan_nslots(mp);
+	p->runs = xcalloc(2 * n + 1, sizeof(*p->runs));
+	for (i = 0; i <= n; i = j) {
+		/* The lines holding slot i and any after it on them. */
+		if (i < n) {
+			at = mustache_plan_slot_at(mp, i);
+			for (ls = at; ls > pos && p->text[ls - 1] != '\n'; ls--)
+				continue;
+			nl = memchr(p->text + at, '\n', len - at);
+			le = nl != NULL ? (size_t)(nl - p->text) + 1 : len;
+			/* Without a line break after it, the rest is one. */
+			for (j = i + 1; j < n && (nl == NULL ||
+			    mustache_plan_slot_at(mp, j) < le); j++)
+				continue;
+		} else {
+			ls = le = len;
+			j = n + 1;
+		}
+		if (ls > pos) {
+			p->runs[p->nruns].from = enc.len;
+			mime_qp_encode(&enc, p->text + pos, ls - pos);
+			p->runs[p->nruns++].to = enc.len;
+		}
+		if (i < n) {
+			p->runs[p->nruns].from = ls;
+			p->runs[p->nruns].to = le;
+			p->runs[p->nruns].slot = i;
+			p->runs[p->nruns++].nslots = j - i;
+		}
+		pos = le;
+	}
+	p->enc = buf_steal(&enc);
+	return p;
+}
+
+static void
+render_plan_free(struct render_plan *p)
+{
+	struct render_plan	*next;
+
+	for (; p != NULL; p = next) {
+		next = p->next;
+		mustache_plan_free(p->mp);
+		free(p->text);
+		free(p->enc);
+		free(p->runs);
+		free(p);
+	}
+}
+
+/* The plan that holds for this subscriber, made if need be; or NULL. */
+static struct render_plan *
+render_plan_get(struct render_issue *r, struct render_lang *rl, int kind,
+    const struct value *const *stack)
+{
+	struct render_plan	*p, **tail;
+
+	pthread_mutex_lock(&r->qlock);
+	for (tail = &rl->plans[kind]; (p = *tail) != NULL; tail = &p->next)
+		if (mustache_plan_holds(p->mp, stack, 2))
+			break;
+	if (p == NULL && !rl->noplan[kind]) {
+		if (rl->nplans[kind] == RENDER_MAXPLANS ||
+		    (p = render_plan_make(r, kind, stack)) == NULL)
+			rl->noplan[kind] = 1;
+		else {
+			*tail = p;
+			rl->nplans[kind]++;
+		}
+	}
+	pthread_mutex_unlock(&r->qlock);
+	return p;
+}
+
+/* Body kind by plan p, quoted-printable, into out (reset first). */
+static void
+render_plan_body(const struct render_plan *p,
+    const struct value *const *stack, struct buf *out, struct buf *line)
+{
+	const struct render_run	*run;
+	size_t			 i, k, at, pos;
+
+	buf_reset(out);
+	for (i = 0; i < p->nruns; i++) {
+		run = &p->runs[i];
+		if (run->nslots == 0) {
+			buf_add(out, p->enc + run->from, run->to - run->from);
+			continue;
+		}
+		buf_reset(line);
+		pos = run->from;
+		for (k = run->slot; k < run->slot + run->nslots; k++) {
+			at = mustache_plan_slot_at(p->mp, k);
+			buf_add(line, p->text + pos, at - pos);
+			mustache_plan_fill(p->mp, k, stack, 2, line);
+			pos = at;
+		}
+		buf_add(line, p->text + pos, run->to - pos);
+		mime_qp_encode(out, line->data, line->len);
+	}
+}
+
+/*
+ * Both bodies, quoted-printable, by plans: 1, or 0 when the template
+ * cannot be planned for this subscriber (render them the long way).
+ */
+static int
+render_planned(struct render_issue *r, struct render_lang *rl,
+    struct value *ctx, struct buf *html, struct buf *text)
+{
+	const struct value	*hs[2] = { rl->html, ctx };
+	const struct value	*ts[2] = { rl->text, ctx };
+	struct render_plan	*ph, *pt;
+	struct buf		 line;
+
+	if (r->noplans || (ph = render_plan_get(r, rl, 0, hs)) == NULL ||
+	    (pt = render_plan_get(r, rl, 1, ts)) == NULL)
+		return 0;
+	buf_init(&line);
+	render_plan_body(ph, hs, html, &line);
+	render_plan_body(pt, ts, text, &line);
+	buf_free(&line);
+	return 1;
+}
+
+void
+render_use_plans(struct render_issue *r, int on)
+{
+	r->noplans = !on;
+}
+
+size_t
+render_plan_count(struct render_issue *r)
+{
+	size_t	i, n = 0;
+
+	pthread_mutex_lock(&r->qlock);
+	for (i = 0; i < r->nlangs; i++)
+		n += r->langs[i].nplans[0] + r->langs[i].nplans[1];
+	pthread_mutex_unlock(&r->qlock);
+	return n;
+}
+
 static int
 render_zone_minutes(time_t t)
 {
@@ -550,18 +759,19 @@ render_message_r(struct render_issue *r, const struct render_rcpt *rc,
     time_t now, struct buf *hbuf, struct buf *tbuf, struct buf *out,
     char **cause)
 {
-	const struct render_lang	*rl = render_pick(r, rc->lang);
+	struct render_lang		*rl = render_pick(r, rc->lang);
 	struct mime_message		 m;
 	struct value			*ctx;
 	char				*tok, *msgid = NULL, *unsub = NULL;
 	char				*mailto = NULL, *subject = NULL, *addr;
 	char				*to_ascii = NULL;
 	const char			*why;
-	int				 rv = -1;
+	int				 rv = -1, qp;
 
 	*cause = NULL;
 	ctx = render_context(r, rl, rc, &tok);
-	if (render_both(r, rl, ctx, hbuf, tbuf, cause) != 0)
+	qp = render_planned(r, rl, ctx, hbuf, tbuf);
+	if (!qp && render_both(r, rl, ctx, hbuf, tbuf, cause) != 0)
 		goto done;
 
 	msgid = mime_message_id(r->issue_id, rc->id, r->domain, r->key,
@@ -597,6 +807,7 @@ render_message_r(struct render_issue *r, const struct render_rcpt *rc,
 	m.text_len = tbuf->len;
 	m.html = hbuf->data != NULL ? hbuf->data : "";
 	m.html_len = hbuf->len;
+	m.bodies_qp = qp;
 	m.inlines = r->inlines;
 	m.ninlines = r->issue->nimages;
 	m.attachments = r->attachments;
@@ -698,7 +909,9 @@ render_free(struct render_issue *r)
 		mustache_free(r->cache[i].t);
 	}
 	free(r->cache);
-	for (i = 0; i < r->nlangs; i++) {
+	for (i = 0; r->langs != NULL && i < r->nlangs; i++) {
+		render_plan_free(r->langs[i].plans[0]);
+		render_plan_free(r->langs[i].plans[1]);
 		value_free(r->langs[i].html);
 		value_free(r->langs[i].text);
 	}
@@ -712,6 +925,7 @@ render_free(struct render_issue *r)
 			mime_part_free(r->attachments[i]);
 	free(r->attachments);
 	pthread_mutex_destroy(&r->plock);
+	pthread_mutex_destroy(&r->qlock);
 	buf_free(&r->hbuf);
 	buf_free(&r->tbuf);
 	free(r->templates);

@@ -90,6 +90,13 @@ int	render_web_html(struct render_issue *, const char *lang,
 const char *render_subject(struct render_issue *, const char *lang);
 /* The From address the message goes out with (the envelope default). */
 const char *render_from_address(struct render_issue *);
+/*
+ * Whether render_message renders the bodies by plans (the default: see
+ * render.c) or in full every time; the bytes are the same either way.
+ */
+void	render_use_plans(struct render_issue *, int on);
+/* How many plans render_message made so far (tests). */
+size_t	render_plan_count(struct render_issue *);
 void	render_free(struct render_issue *);
 /*
  * A template file's text (at most 1 MiB), for the issue templates, the

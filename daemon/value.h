@@ -19,6 +19,7 @@ enum value_type {
 };
 
 #define VALUE_F_MARKDOWN	0x01	/* a string holding CommonMark */
+#define VALUE_F_VOLATILE	0x02	/* differs per recipient (mustache plans) */
 
 struct value {
 	enum value_type	 type;
