@@ -106,6 +106,60 @@ test_check(void **state)
 	    "message has a bare LF");
 }
 
+/*
+ * The scan goes 16 bytes at a time: a long message of short and long
+ * lines passes, and a stray CR, LF or NUL at any offset (either side of
+ * every 16-byte boundary) is found and named.
+ */
+static void
+test_check_long(void **state)
+{
+	static const struct {
+		char		 c;
+		const char	*why;
+	} bad[] = {
+		{ '\n', "message has a bare LF" },
+		{ '\r', "message has a bare CR" },
+		{ '\0', "message has a NUL byte" },
+	};
+	char	 m[300];
+	size_t	 i, k, at, len = sizeof(m);
+
+	for (i = 0, k = 0; i < len; i++, k++) {
+		if (k == (i < 150 ? 7 : 40) && i + 2 <= len) {
+			m[i++] = '\r';
+			m[i] = '\n';
+			k = 0;
+		} else
+			m[i] = 'a' + i % 26;
+	}
+	m[len - 2] = '\r';
+	m[len - 1] = '\n';
+	assert_null(smtp_check("a@b", "c@d", m, len));
+	for (k = 0; k < 3; k++)
+		for (at = 0; at < len; at++) {
+			char	 saved = m[at];
+
+			if (saved == '\r' || saved == '\n')
+				continue;
+			m[at] = bad[k].c;
+			assert_string_equal(smtp_check("a@b", "c@d", m, len),
+			    bad[k].why);
+			m[at] = saved;
+		}
+	/* A CRLF split across a 16-byte boundary is fine. */
+	memset(m, 'x', 40);
+	m[15] = '\r';
+	m[16] = '\n';
+	m[38] = '\r';
+	m[39] = '\n';
+	assert_null(smtp_check("a@b", "c@d", m, 40));
+	/* The last byte a CR. */
+	m[39] = 'x';
+	assert_string_equal(smtp_check("a@b", "c@d", m, 40),
+	    "message has a bare CR");
+}
+
 static void
 test_new_errors(void **state)
 {
@@ -359,6 +413,7 @@ main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_enhanced),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_check_long),
 		cmocka_unit_test(test_new_errors),
 		cmocka_unit_test(test_busy_poll_wakeup),
 		cmocka_unit_test(test_build),
