@@ -7,12 +7,12 @@
 #include <strings.h>
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <unigbrk.h>
 #include <unistr.h>
 
 #include "buf.h"
 #include "mime.h"
+#include "token.h"
 #include "xmalloc.h"
 
 /* Encoded-word framing: "=?UTF-8?B?" and "?=". */
@@ -673,10 +673,7 @@ mime_message_id(int64_t issue, int64_t subscriber, const char *domain,
 
 	xasprintf(&in, "herald-message-id:%lld:%lld:%s", (long long)issue,
 	    (long long)subscriber, domain);
-	if (key != NULL)
-		HMAC(EVP_sha256(), key, (int)keylen, (unsigned char *)in,
-		    strlen(in), md, &mdlen);
-	else
+	if (key == NULL || token_hmac(key, keylen, in, strlen(in), md) != 0)
 		EVP_Digest(in, strlen(in), md, &mdlen, EVP_sha256(), NULL);
 	free(in);
 	for (i = 0; i < 8; i++) {

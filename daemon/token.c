@@ -1,13 +1,13 @@
 /* HMAC-signed tokens for links (unsubscribe, confirm, archive) and VERP. */
 #include "autoconf.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "token.h"
 #include "xmalloc.h"
@@ -44,15 +44,69 @@ get_be(const unsigned char *p, int n)
 	return v;
 }
 
+/*
+ * HMAC-SHA256 (RFC 2104) over SHA-256 fetched once.  OpenSSL 3's one-shot
+ * HMAC() looks both algorithms up by name on every call, under a global
+ * lock: that was the costliest step of a message's headers, and the
+ * connection threads queued on the lock.
+ */
+static EVP_MD		*token_sha256;
+static pthread_once_t	 token_once = PTHREAD_ONCE_INIT;
+
+static void
+token_fetch(void)
+{
+	token_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+int
+token_hmac(const unsigned char *key, size_t keylen, const void *msg,
+    size_t len, unsigned char out[TOKEN_HMAC_LEN])
+{
+	unsigned char	 k[64], pad[64];
+	unsigned int	 n = 0;
+	EVP_MD_CTX	*ctx;
+	size_t		 i;
+	int		 ok;
+
+	pthread_once(&token_once, token_fetch);
+	if (token_sha256 == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	memset(k, 0, sizeof(k));
+	/* A key longer than the block is hashed first. */
+	if (keylen > sizeof(k))
+		ok = EVP_DigestInit_ex2(ctx, token_sha256, NULL) &&
+		    EVP_DigestUpdate(ctx, key, keylen) &&
+		    EVP_DigestFinal_ex(ctx, k, &n);
+	else {
+		memcpy(k, key, keylen);
+		ok = 1;
+	}
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x36;
+	ok = ok && EVP_DigestInit_ex2(ctx, token_sha256, NULL) &&
+	    EVP_DigestUpdate(ctx, pad, sizeof(pad)) &&
+	    EVP_DigestUpdate(ctx, msg, len) &&
+	    EVP_DigestFinal_ex(ctx, out, &n);
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x5c;
+	ok = ok && EVP_DigestInit_ex2(ctx, token_sha256, NULL) &&
+	    EVP_DigestUpdate(ctx, pad, sizeof(pad)) &&
+	    EVP_DigestUpdate(ctx, out, TOKEN_HMAC_LEN) &&
+	    EVP_DigestFinal_ex(ctx, out, &n);
+	EVP_MD_CTX_free(ctx);
+	OPENSSL_cleanse(k, sizeof(k));
+	OPENSSL_cleanse(pad, sizeof(pad));
+	return ok && n == TOKEN_HMAC_LEN ? 0 : -1;
+}
+
 static int
 token_mac(const unsigned char *body, const unsigned char *key, size_t keylen,
     unsigned char *mac)
 {
-	unsigned char	md[EVP_MAX_MD_SIZE];
-	unsigned int	mdlen = 0;
+	unsigned char	md[TOKEN_HMAC_LEN];
 
-	if (HMAC(EVP_sha256(), key, (int)keylen, body, TOKEN_BODY, md,
-	    &mdlen) == NULL || mdlen < TOKEN_MAC)
+	if (token_hmac(key, keylen, body, TOKEN_BODY, md) != 0)
 		return -1;
 	memcpy(mac, md, TOKEN_MAC);
 	OPENSSL_cleanse(md, sizeof(md));

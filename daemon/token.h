@@ -46,6 +46,10 @@ char	*token_make(const struct token *, const unsigned char *key,
  */
 int	 token_verify(const char *, int purpose, const unsigned char *key,
 	    size_t keylen, time_t now, time_t max_age, struct token *out);
+/* HMAC-SHA256 of msg under key into out.  0, or -1 if OpenSSL fails. */
+#define TOKEN_HMAC_LEN	32
+int	 token_hmac(const unsigned char *key, size_t keylen, const void *msg,
+	    size_t len, unsigned char out[TOKEN_HMAC_LEN]);
 /* "bounces+TOKEN@domain" for a TOKEN_BOUNCE token.  Caller frees. */
 char	*token_verp_address(const char *token, const char *prefix,
 	    const char *domain);

@@ -10,7 +10,48 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "token.h"
+
+/*
+ * token_hmac against OpenSSL's own HMAC(), for keys shorter than, as
+ * long as and longer than SHA-256's 64-byte block, and RFC 4231's test
+ * case 2.
+ */
+static void
+test_hmac(void **state)
+{
+	static const size_t	 keylens[] = { 1, 20, 63, 64, 65, 131, 500 };
+	unsigned char		 key[500], msg[300], a[TOKEN_HMAC_LEN];
+	unsigned char		 b[EVP_MAX_MD_SIZE];
+	unsigned int		 blen;
+	size_t			 i, k, len;
+	static const unsigned char rfc4231[] = {
+		0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e,
+		0x6a, 0x04, 0x24, 0x26, 0x08, 0x95, 0x75, 0xc7,
+		0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83,
+		0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43
+	};
+
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (unsigned char)(i * 7 + 3);
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (unsigned char)(i * 13 + 1);
+	for (k = 0; k < sizeof(keylens) / sizeof(keylens[0]); k++)
+		for (len = 0; len <= sizeof(msg); len += 37) {
+			assert_int_equal(token_hmac(key, keylens[k], msg, len,
+			    a), 0);
+			assert_non_null(HMAC(EVP_sha256(), key,
+			    (int)keylens[k], msg, len, b, &blen));
+			assert_int_equal(blen, TOKEN_HMAC_LEN);
+			assert_memory_equal(a, b, TOKEN_HMAC_LEN);
+		}
+	assert_int_equal(token_hmac((const unsigned char *)"Jefe", 4,
+	    "what do ya want for nothing?", 28, a), 0);
+	assert_memory_equal(a, rfc4231, sizeof(rfc4231));
+}
 
 static const unsigned char key[] = "0123456789abcdef0123456789abcdef";
 #define KEYLEN	32
@@ -179,6 +220,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hmac),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_every_alteration_refused),
 		cmocka_unit_test(test_truncated_and_extended),
