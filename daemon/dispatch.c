@@ -67,6 +67,7 @@ struct campaign {
 	int			 active;	/* claims more work */
 	int			 refs;		/* jobs that point here */
 	int			 exhausted;	/* nothing due at last claim */
+	int			 unfinished;	/* the store said work is left */
 	int			 stale;		/* rendered with an old config */
 	int64_t			 recheck_ms;	/* claim again after this */
 	int			 policy_run;	/* consecutive 5.7.x */
@@ -859,6 +860,8 @@ dispatch_claim(struct dispatch *d, size_t want, int64_t now_ms)
 			}
 			c->exhausted = n < k;
 			c->recheck_ms = now_ms + DISPATCH_TICK_MS;
+			if (n > 0)
+				c->unfinished = 0;
 			for (i = 0; i < n; i++) {
 				j = xcalloc(1, sizeof(*j));
 				j->c = c;
@@ -1160,16 +1163,22 @@ dispatch_send(struct dispatch *d, int64_t now_ms, size_t max)
 	}
 }
 
-/* Mark finished issues sent and log their summary. */
+/*
+ * Mark finished issues sent and log their summary.  At a tick, every
+ * issue with nothing in flight is asked; between ticks, only one whose
+ * last message was just recorded (not one the store said has work left,
+ * such as deferred messages due later): its state turns sent at once.
+ */
 static void
-dispatch_finish(struct dispatch *d)
+dispatch_finish(struct dispatch *d, int tick)
 {
 	struct campaign	*c;
 	char		*cause = NULL;
 	int		 done;
 
 	for (c = d->campaigns; c != NULL; c = c->next) {
-		if (!c->active || !c->exhausted || c->refs > 0)
+		if (!c->active || !c->exhausted || c->refs > 0 ||
+		    (!tick && c->unfinished))
 			continue;
 		if (store_issue_finish(d->st, c->id, time(NULL), &done,
 		    &cause) != 0) {
@@ -1178,8 +1187,10 @@ dispatch_finish(struct dispatch *d)
 			cause = NULL;
 			continue;
 		}
-		if (!done)
+		if (!done) {
+			c->unfinished = 1;
 			continue;
+		}
 		log_info("issue=%lld list=%s finished sent=%lld failed=%lld "
 		    "deferrals=%lld", (long long)c->id, c->list,
 		    (long long)c->n_sent, (long long)c->n_failed,
@@ -1240,13 +1251,14 @@ dispatch_step(struct dispatch *d)
 	}
 	if (now_ms >= d->next_tick_ms) {
 		dispatch_tick(d, now_ms);
-		dispatch_finish(d);
+		dispatch_finish(d, 1);
 	}
 	if (!dispatch_hold(d, dispatch_now_us()) &&
 	    dispatch_exchange(d, now_ms) != 0)
 		rv = -1;
 	if (!d->stopping)
 		dispatch_send(d, now_ms, SIZE_MAX);
+	dispatch_finish(d, 0);
 	/*
 	 * The connections render their messages; with time to spare, this
 	 * thread renders one of the next ones too (with one connection,
