@@ -918,6 +918,15 @@ store_close(struct store *st)
 }
 
 int
+store_set_autocheckpoint(struct store *st, int pages, char **cause)
+{
+	char	sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA wal_autocheckpoint = %d", pages);
+	return store_exec(st, sql, cause, "wal_autocheckpoint") == -1 ? -1 : 0;
+}
+
+int
 store_set_synchronous(struct store *st, int full, char **cause)
 {
 	return store_exec(st, full ? "PRAGMA synchronous = FULL" :

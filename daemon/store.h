@@ -97,6 +97,11 @@ int	store_set_busy_timeout(struct store *, int ms);
  * the process) and the disk at store_sync() or the next checkpoint.
  */
 int	store_set_synchronous(struct store *, int full, char **cause);
+/*
+ * How many pages the write-ahead log may hold before a commit of this
+ * connection copies them into the database (SQLite's default: 1000).
+ */
+int	store_set_autocheckpoint(struct store *, int pages, char **cause);
 /* Rows this connection has written so far: grows with every write. */
 int64_t	store_changes(struct store *);
 /* Make every commit so far survive a power loss (fsync the WAL). */
