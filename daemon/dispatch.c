@@ -131,8 +131,8 @@ dispatch_now_ms(void)
 
 /*
  * How the outbox reaches the disk.  Every commit reaches the operating
- * system at once, before the final dot it gates, so a crash of heraldd
- * resends at most one message per connection.  With a sync_interval,
+ * system at once, before the final dots it gates, so a crash of heraldd
+ * resends at most as many messages as there are connections.  With a sync_interval,
  * the write-ahead log is fsynced that often rather than at every commit
  * (SQLite's synchronous=NORMAL; InnoDB's flush_log_at_trx_commit=2; and
  * Postfix marks a recipient done without an fsync either): a power loss
@@ -701,11 +701,12 @@ dispatch_now_us(void)
 
 /*
  * Whether the results in hand should wait for replies about to come.  The
- * connections hold their next final dot until their results are committed
- * (gate_dot), so a result that just misses a commit costs its connection
- * a whole commit more: with several connections, one commit for the
- * results of a round beats one as soon as the first arrives.  They wait
- * at most as long as the last commit took.
+ * connections hold back final dots while uncommitted results and dots
+ * out are as many as the connections (gate_dot), so a result that just
+ * misses a commit holds dots back a whole commit more: with several
+ * connections, one commit for the results of a round beats one as soon
+ * as the first arrives.  They wait at most as long as the last commit
+ * took.
  */
 static int
 dispatch_hold(struct dispatch *d, int64_t now_us)

@@ -106,6 +106,7 @@ struct smtp {
 	int		 nslots;
 	int		 busy;		/* jobs submitted, not yet reported */
 	int		 dots_out;	/* final dots sent, replies awaited */
+	int		 unacked;	/* results done, not acknowledged */
 	int		 per_connection;
 	int		 gate_dot;
 	struct curl_waitfd *wfd;	/* smtp_poll's array, reused */
@@ -130,11 +131,13 @@ smtp_read_cb(char *out, size_t size, size_t nitems, void *arg)
 	if (n == 0) {
 		/*
 		 * Returning 0 makes libcurl send the final dot.  With the gate
-		 * on, wait until this connection's earlier results are
-		 * recorded by the caller.
+		 * on, wait while as many messages as there are connections
+		 * may be delivered without the caller knowing (their dots
+		 * out, or their results not yet acknowledged).
 		 */
 		pthread_mutex_lock(&s->smtp->lock);
-		while (s->smtp->gate_dot && s->acked < s->finished &&
+		while (s->smtp->gate_dot && s->smtp->dots_out +
+		    s->smtp->unacked >= s->smtp->nslots &&
 		    !s->smtp->stopping) {
 			struct smtp_job	*next = &s->jobs[s->run ^ 1];
 
@@ -909,6 +912,7 @@ smtp_thread(void *arg)
 		pthread_mutex_lock(&smtp->lock);
 		s->cur->state = JOB_DONE;
 		s->finished++;
+		smtp->unacked++;
 		if (s->dot_out) {
 			s->dot_out = 0;
 			smtp->dots_out--;
@@ -929,15 +933,21 @@ smtp_thread(void *arg)
 void
 smtp_ack(struct smtp *smtp)
 {
-	int	i;
+	struct smtp_slot	*s;
+	int			 i, any = 0;
 
 	pthread_mutex_lock(&smtp->lock);
 	for (i = 0; i < smtp->nslots; i++) {
-		if (smtp->slots[i].acked != smtp->slots[i].reported) {
-			smtp->slots[i].acked = smtp->slots[i].reported;
-			pthread_cond_broadcast(&smtp->slots[i].cond);
+		s = &smtp->slots[i];
+		if (s->acked != s->reported) {
+			smtp->unacked -= (int)(s->reported - s->acked);
+			s->acked = s->reported;
+			any = 1;
 		}
 	}
+	/* The gate counts every connection's: any may go on now. */
+	for (i = 0; any && smtp->gate_dot && i < smtp->nslots; i++)
+		pthread_cond_broadcast(&smtp->slots[i].cond);
 	pthread_mutex_unlock(&smtp->lock);
 }
 

@@ -59,11 +59,14 @@ struct smtp_params {
 					   slow server all of that */
 	int		 verbose;	/* libcurl's trace on stderr */
 	/*
-	 * Hold back the final dot of a connection's next message until the
-	 * caller has acknowledged (smtp_ack) every result of that
-	 * connection reported so far: then at most one message per
-	 * connection is delivered without its result being recorded, which
-	 * bounds the duplicates after a crash by the number of connections.
+	 * Hold back a final dot while the messages that may have been
+	 * delivered without the caller knowing (final dots out and awaiting
+	 * their reply, results not yet acknowledged with smtp_ack) are as
+	 * many as the connections: then at most that many are delivered
+	 * without their result being recorded, which bounds the duplicates
+	 * after a crash by the number of connections.  The count is over
+	 * all connections: one may go on while another's result is still
+	 * being recorded.
 	 */
 	int		 gate_dot;
 };

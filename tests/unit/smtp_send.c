@@ -25,7 +25,7 @@ static unsigned long nsent, ndone;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: smtp_send [-qv] [-c conns] [-m per-conn] "
+	fprintf(stderr, "usage: smtp_send [-Ggqv] [-c conns] [-m per-conn] "
 	    "[-n count] [-s size] [-f from] [-r rcpt] [-t none|try|require]\n"
 	    "\t[-u user] [-p passfile] [-C cafile] [-T resp-timeout] "
 	    "[-K connect-timeout-ms] url [file ...]\n");
@@ -95,13 +95,13 @@ main(int argc, char **argv)
 	const char		*rcpt = "rcpt%d@herald.test";
 	char			*cause, *pass = NULL, rbuf[512];
 	size_t			 size = 30000, len;
-	int			 ch, count = 1, nmsgs, next = 0, i;
+	int			 ch, count = 1, nmsgs, next = 0, i, ack = 0;
 	double			 secs;
 
 	memset(&p, 0, sizeof(p));
 	p.connections = 1;
 	log_init("smtp_send", 0);
-	while ((ch = getopt(argc, argv, "C:c:f:K:m:n:p:qr:s:T:t:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "C:c:f:GgK:m:n:p:qr:s:T:t:u:v")) != -1) {
 		switch (ch) {
 		case 'C':
 			p.cafile = optarg;
@@ -150,6 +150,13 @@ main(int argc, char **argv)
 			break;
 		case 'u':
 			p.username = optarg;
+			break;
+		case 'G':	/* the gate on, nothing ever recorded */
+			p.gate_dot = 1;
+			break;
+		case 'g':	/* the gate on, every result recorded at once */
+			p.gate_dot = 1;
+			ack = 1;
 			break;
 		case 'v':
 			p.verbose = 1;
@@ -201,6 +208,8 @@ main(int argc, char **argv)
 		}
 		if (smtp_perform(smtp, done, NULL) == -1)
 			fatalx("smtp_perform failed");
+		if (ack)
+			smtp_ack(smtp);
 		if (smtp_busy(smtp) > 0 && smtp_idle_slots(smtp) == 0 &&
 		    smtp_poll(smtp, 1000, NULL, 0) == -1)
 			fatalx("smtp_poll failed");
