@@ -353,6 +353,181 @@ test_layout(void **state)
 	value_free(m);
 }
 
+/* ---------------------------------------------------------------- plans */
+
+/* A small deterministic generator of random numbers (xorshift). */
+static uint64_t	plan_rng = 0x9e3779b97f4a7c15ULL;
+
+static unsigned
+plan_rand(unsigned n)
+{
+	plan_rng ^= plan_rng << 13;
+	plan_rng ^= plan_rng >> 7;
+	plan_rng ^= plan_rng << 17;
+	return (unsigned)(plan_rng % n);
+}
+
+/* A random template over the subscriber fields, nesting up to depth. */
+static void
+plan_gen(struct buf *b, int depth)
+{
+	static const char *const leaf[] = {
+		"text", " ", "\n", "  ", "{{s.name}}", "{{{s.name}}}",
+		"{{&s.city}}", "{{s.email}}", "{{lang}}", "{{title}}",
+		"{{s.missing}}", "{{! a comment }}", "{{>p}}", "\n  {{>p}}\n",
+		"{{s.name}}\n", "\n{{s.name}}", "x{{s.name}}y{{s.city}}z\n",
+	};
+	static const char *const open[][2] = {
+		{ "{{#s.name}}", "{{/s.name}}" },
+		{ "{{^s.name}}", "{{/s.name}}" },
+		{ "{{#s.city}}", "{{/s.city}}" },
+		{ "{{^s.city}}", "{{/s.city}}" },
+		{ "{{#items}}{{.}} ", "{{/items}}" },
+		{ "{{#title}}", "{{/title}}" },
+		{ "\n{{#s.name}}\n", "\n{{/s.name}}\n" },
+	};
+	unsigned	i, n = 1 + plan_rand(5), k;
+
+	for (i = 0; i < n; i++) {
+		if (depth > 0 && plan_rand(3) == 0) {
+			k = plan_rand(sizeof(open) / sizeof(open[0]));
+			buf_adds(b, open[k][0]);
+			plan_gen(b, depth - 1);
+			buf_adds(b, open[k][1]);
+		} else if (plan_rand(40) == 0)
+			/* What a plan cannot hold: the implicit iterator. */
+			buf_adds(b, "{{#s.name}}{{.}}{{/s.name}}");
+		else
+			buf_adds(b, leaf[plan_rand(sizeof(leaf) /
+			    sizeof(leaf[0]))]);
+	}
+}
+
+/* Subscriber i of the variants: its context, the volatile part flagged. */
+static struct value *
+plan_ctx(unsigned i)
+{
+	static const char *const names[] = { NULL, "", "Ann",
+	    "<b>&\"x\"", "two\nlines", "ចាន់" };
+	struct value	*ctx = value_map(), *sub = value_map(), *v;
+
+	if (names[i % 6] != NULL)
+		value_map_set(sub, "name", value_cstring(names[i % 6]));
+	if ((i / 6) % 2)
+		value_map_set(sub, "city", value_cstring("Phnom Penh"));
+	value_map_set(sub, "email", value_cstring("a@b.example"));
+	sub->flags |= VALUE_F_VOLATILE;
+	value_map_set(ctx, "s", sub);
+	v = value_cstring((i / 12) % 2 ? "km" : "en");
+	v->flags |= VALUE_F_VOLATILE;
+	value_map_set(ctx, "lang", v);
+	return ctx;
+}
+
+/*
+ * Random templates: whenever a plan made for one subscriber holds for
+ * another, its text with the slots filled is byte for byte what a full
+ * render for that subscriber gives.
+ */
+static void
+test_plans_random(void **state)
+{
+	struct value		*data, *items, *ctx[24];
+	struct mustache_tmpl	*t;
+	struct mustache_plan	*plan;
+	struct lib		 l;
+	struct buf		 src = BUF_INIT, psrc = BUF_INIT;
+	struct buf		 full = BUF_INIT, text = BUF_INIT, got = BUF_INIT;
+	const struct value	*stack[2];
+	char			*cause = NULL;
+	unsigned		 round, a, b, k, planned = 0, checked = 0;
+	size_t			 at, pos;
+	int			 rc;
+
+	data = value_map();
+	value_map_set(data, "title", value_cstring("T & <t>"));
+	items = value_list();
+	value_list_push(items, value_cstring("one"));
+	value_list_push(items, value_cstring("two"));
+	value_map_set(data, "items", items);
+	for (a = 0; a < 24; a++)
+		ctx[a] = plan_ctx(a);
+	stack[0] = data;
+	for (round = 0; round < 400; round++) {
+		buf_reset(&src);
+		buf_reset(&psrc);
+		plan_gen(&src, 3);
+		plan_gen(&psrc, 1);
+		memset(&l, 0, sizeof(l));
+		lib_add(&l, "p", buf_cstr(&psrc));
+		t = parse_ok("t", buf_cstr(&src));
+		a = plan_rand(24);
+		stack[1] = ctx[a];
+		buf_reset(&text);
+		rc = mustache_plan(t, stack, 2, round % 2 ? MUSTACHE_NOESCAPE :
+		    0, lib_get, &l, &text, &plan, &cause);
+		if (rc == -1) {
+			/* The partial includes itself: a full render fails. */
+			free(cause);
+			cause = NULL;
+			buf_reset(&full);
+			assert_int_equal(mustache_render(t, stack, 2, 0,
+			    lib_get, &l, &full, &cause), -1);
+		}
+		if (rc != 0) {
+			free(cause);
+			cause = NULL;
+			mustache_free(t);
+			lib_free(&l);
+			continue;
+		}
+		planned++;
+		/* A plan holds for the subscriber it was made for. */
+		assert_true(mustache_plan_holds(plan, stack, 2));
+		for (b = 0; b < 24; b++) {
+			stack[1] = ctx[b];
+			if (!mustache_plan_holds(plan, stack, 2))
+				continue;
+			buf_reset(&got);
+			for (k = 0, pos = 0; k < mustache_plan_nslots(plan);
+			    k++) {
+				at = mustache_plan_slot_at(plan, k);
+				buf_add(&got, text.data + pos, at - pos);
+				mustache_plan_fill(plan, k, stack, 2, &got);
+				pos = at;
+			}
+			buf_add(&got, text.data + pos, text.len - pos);
+			buf_reset(&full);
+			assert_int_equal(mustache_render(t, stack, 2,
+			    round % 2 ? MUSTACHE_NOESCAPE : 0, lib_get, &l,
+			    &full, &cause), 0);
+			if (got.len != full.len ||
+			    memcmp(got.data, full.data, got.len) != 0)
+				fail_msg("template \"%s\" (partial \"%s\"), "
+				    "planned for %u, subscriber %u:\n"
+				    "planned: \"%s\"\nfull:    \"%s\"",
+				    buf_cstr(&src), buf_cstr(&psrc), a, b,
+				    buf_cstr(&got), buf_cstr(&full));
+			checked++;
+		}
+		mustache_plan_free(plan);
+		mustache_free(t);
+		lib_free(&l);
+	}
+	print_message("planned %u of 400, checked %u\n", planned, checked);
+	/* Not vacuous: most templates plan, and plans serve many. */
+	assert_true(planned > 200);
+	assert_true(checked > 2000);
+	for (a = 0; a < 24; a++)
+		value_free(ctx[a]);
+	value_free(data);
+	buf_free(&src);
+	buf_free(&psrc);
+	buf_free(&full);
+	buf_free(&text);
+	buf_free(&got);
+}
+
 int
 main(void)
 {
@@ -366,6 +541,7 @@ main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_stack),
 		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_plans_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
