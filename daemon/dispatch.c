@@ -132,10 +132,11 @@ dispatch_now_ms(void)
 /*
  * How the outbox reaches the disk.  Every commit reaches the operating
  * system at once, before the final dots it gates, so a crash of heraldd
- * resends at most as many messages as there are connections.  With a sync_interval,
- * the write-ahead log is fsynced that often rather than at every commit
- * (SQLite's synchronous=NORMAL; InnoDB's flush_log_at_trx_commit=2; and
- * Postfix marks a recipient done without an fsync either): a power loss
+ * resends at most as many messages as there are connections.  With a
+ * sync_interval, the write-ahead log is fsynced that often rather than
+ * at every commit (SQLite's synchronous=NORMAL; InnoDB's
+ * flush_log_at_trx_commit=2; and Postfix marks a recipient done without
+ * an fsync either): a power loss
  * may then roll back the last interval's results, and those messages are
  * sent again with the same Message-ID.  None is lost: a state that rolls
  * back goes to `sending` or `pending`, which are sent.
@@ -924,12 +925,29 @@ static void	dispatch_send(struct dispatch *, int64_t, size_t);
  * dots the commit was holding back (gate_dot).  Nothing else uses the
  * store meanwhile: the loop only renders and submits (dispatch_commit).
  */
+/* COMMIT, then let the gated dots go; *us: how long it took. */
+static int
+dispatch_commit_ack(struct dispatch *d, int64_t *us, char **cause)
+{
+	int64_t	t0 = dispatch_now_us();
+	int	rv;
+
+	*cause = NULL;
+	if ((rv = store_commit(d->st, cause)) == 0) {
+		smtp_ack(d->smtp);
+		if (d->old_smtp != NULL)
+			smtp_ack(d->old_smtp);
+	}
+	*us = dispatch_now_us() - t0;
+	return rv;
+}
+
 static void *
 dispatch_committer(void *arg)
 {
 	struct dispatch	*d = arg;
 	char		*cause;
-	int64_t		 t0;
+	int64_t		 us;
 	int		 rv;
 
 	pthread_mutex_lock(&d->cm_lock);
@@ -939,15 +957,9 @@ dispatch_committer(void *arg)
 		if (d->cm_state == CM_QUIT)
 			break;
 		pthread_mutex_unlock(&d->cm_lock);
-		cause = NULL;
-		t0 = dispatch_now_us();
-		if ((rv = store_commit(d->st, &cause)) == 0) {
-			smtp_ack(d->smtp);
-			if (d->old_smtp != NULL)
-				smtp_ack(d->old_smtp);
-		}
+		rv = dispatch_commit_ack(d, &us, &cause);
 		pthread_mutex_lock(&d->cm_lock);
-		d->cm_us = dispatch_now_us() - t0;
+		d->cm_us = us;
 		d->cm_rv = rv;
 		d->cm_cause = cause;
 		d->cm_state = CM_DONE;
@@ -967,7 +979,6 @@ static int
 dispatch_commit(struct dispatch *d, size_t nsafe, int64_t now_ms,
     char **cause)
 {
-	int64_t	t0;
 	int	rv;
 
 	/*
@@ -977,14 +988,7 @@ dispatch_commit(struct dispatch *d, size_t nsafe, int64_t now_ms,
 	 * waits for the disk.
 	 */
 	if (d->conf->delivery.sync_interval > 0) {
-		t0 = dispatch_now_us();
-		*cause = NULL;
-		if ((rv = store_commit(d->st, cause)) == 0) {
-			smtp_ack(d->smtp);
-			if (d->old_smtp != NULL)
-				smtp_ack(d->old_smtp);
-		}
-		d->cm_us = dispatch_now_us() - t0;
+		rv = dispatch_commit_ack(d, &d->cm_us, cause);
 		if (!d->stopping && nsafe > 0)
 			dispatch_send(d, now_ms, nsafe);
 		return rv;
