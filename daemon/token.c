@@ -63,11 +63,12 @@ int
 token_hmac(const unsigned char *key, size_t keylen, const void *msg,
     size_t len, unsigned char out[TOKEN_HMAC_LEN])
 {
+	static const unsigned char padx[2] = { 0x36, 0x5c };	/* ipad, opad */
 	unsigned char	 k[64], pad[64];
 	unsigned int	 n = 0;
 	EVP_MD_CTX	*ctx;
 	size_t		 i;
-	int		 ok;
+	int		 ok, pass;
 
 	pthread_once(&token_once, token_fetch);
 	if (token_sha256 == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
@@ -82,18 +83,16 @@ token_hmac(const unsigned char *key, size_t keylen, const void *msg,
 		memcpy(k, key, keylen);
 		ok = 1;
 	}
-	for (i = 0; i < sizeof(pad); i++)
-		pad[i] = k[i] ^ 0x36;
-	ok = ok && EVP_DigestInit_ex2(ctx, token_sha256, NULL) &&
-	    EVP_DigestUpdate(ctx, pad, sizeof(pad)) &&
-	    EVP_DigestUpdate(ctx, msg, len) &&
-	    EVP_DigestFinal_ex(ctx, out, &n);
-	for (i = 0; i < sizeof(pad); i++)
-		pad[i] = k[i] ^ 0x5c;
-	ok = ok && EVP_DigestInit_ex2(ctx, token_sha256, NULL) &&
-	    EVP_DigestUpdate(ctx, pad, sizeof(pad)) &&
-	    EVP_DigestUpdate(ctx, out, TOKEN_HMAC_LEN) &&
-	    EVP_DigestFinal_ex(ctx, out, &n);
+	/* H(K ^ opad || H(K ^ ipad || msg)) */
+	for (pass = 0; pass < 2 && ok; pass++) {
+		for (i = 0; i < sizeof(pad); i++)
+			pad[i] = k[i] ^ padx[pass];
+		ok = EVP_DigestInit_ex2(ctx, token_sha256, NULL) &&
+		    EVP_DigestUpdate(ctx, pad, sizeof(pad)) &&
+		    EVP_DigestUpdate(ctx, pass ? (const void *)out : msg,
+		    pass ? TOKEN_HMAC_LEN : len) &&
+		    EVP_DigestFinal_ex(ctx, out, &n);
+	}
 	EVP_MD_CTX_free(ctx);
 	OPENSSL_cleanse(k, sizeof(k));
 	OPENSSL_cleanse(pad, sizeof(pad));
