@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,33 @@ heraldd_reload(const char *path, struct config *conf, struct dispatch *d,
 	return nconf;
 }
 
+/*
+ * Sending a newsletter is batch work, and heraldd asks the kernel to treat
+ * it so (SCHED_BATCH) before it starts a thread; the threads inherit it.
+ * A batch thread that wakes up does not preempt the one running: the loop
+ * woken by a result no longer cuts into a connection's thread, nor the
+ * relay on the same host, half way through a message.  Measured on 2
+ * cores at 4 connections against smtp-sink: about 9 % more messages a
+ * second, with the same CPU time.  Under systemd the unit sets it
+ * (CPUSchedulingPolicy=batch), as its system call filter refuses the
+ * call; a policy other than the default (chrt, the unit) is left as is.
+ */
+static void
+heraldd_batch(void)
+{
+	struct sched_param	sp;
+	int			policy;
+
+	if ((policy = sched_getscheduler(0)) != SCHED_OTHER) {
+		log_debug("scheduling: policy %d kept", policy);
+		return;
+	}
+	memset(&sp, 0, sizeof(sp));
+	if (sched_setscheduler(0, SCHED_BATCH, &sp) == -1)
+		log_debug("scheduling: cannot use SCHED_BATCH: %s",
+		    strerror(errno));
+}
+
 /* The one loop: wait, act on signals, dispatch, report. */
 static int
 heraldd_run(const char *path, struct config *conf, int debug)
@@ -154,6 +182,7 @@ heraldd_run(const char *path, struct config *conf, int debug)
 	int		 stopping = 0, failed;
 
 	heraldd_signals();
+	heraldd_batch();
 	if ((st = store_open(conf->database, &cause)) == NULL) {
 		log_warnx("%s", cause);
 		free(cause);
