@@ -502,6 +502,12 @@ unit_parse(enum ckey_type t, const char *s)
 	return n * m;
 }
 
+long long
+config_parse_duration(const char *s)
+{
+	return unit_parse(CK_DURATION, s);
+}
+
 /* --- error reporting */
 
 static const char *

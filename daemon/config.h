@@ -99,6 +99,9 @@ struct config	*config_defaults(void);
 void		 config_free(struct config *);
 /* SYSCONFDIR "/herald/herald.conf" */
 const char	*config_default_path(void);
+/* A duration as the configuration writes it ("90s", "15m", "4h", "2d",
+ * "1w", or seconds): seconds, or -1 when malformed. */
+long long	 config_parse_duration(const char *);
 const char	*config_tls_name(int);
 /* The host of a URL after "scheme://", without brackets; NULL if none. */
 char		*config_url_host(const char *url);

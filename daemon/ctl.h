@@ -122,6 +122,7 @@ int	ctl_render(struct ctl *, const struct ctl_cmd *, int, char **);
 int	ctl_queue(struct ctl *, const struct ctl_cmd *, int, char **);
 int	ctl_issues(struct ctl *, const struct ctl_cmd *, int, char **);
 int	ctl_status(struct ctl *, const struct ctl_cmd *, int, char **);
+int	ctl_wait(struct ctl *, const struct ctl_cmd *, int, char **);
 int	ctl_issue_state(struct ctl *, const struct ctl_cmd *, int, char **);
 int	ctl_retry(struct ctl *, const struct ctl_cmd *, int, char **);
 int	ctl_send_test(struct ctl *, const struct ctl_cmd *, int, char **);

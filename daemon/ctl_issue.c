@@ -368,6 +368,87 @@ ctl_status(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
 	return EX_OK;
 }
 
+/*
+ * wait: until the issue is neither queued nor sending.  It asks for the
+ * state alone (one row, no counts) every CTL_WAIT_MS, so that a script
+ * or a benchmark waiting on a send takes next to nothing from it.
+ */
+#define CTL_WAIT_MS	20
+
+int
+ctl_wait(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "timeout", required_argument, NULL, 't' },
+		COMMON_OPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct timespec	 ts, pause = { 0, CTL_WAIT_MS * 1000000L };
+	struct buf	 b = BUF_INIT;
+	struct json	 j;
+	char		*state = NULL, *note = NULL, *cause = NULL;
+	long long	 timeout = -1;
+	int64_t		 id, start_ms, now_ms;
+	int		 ch, rc, timed_out = 0;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (ch == 't') {
+			if ((timeout = config_parse_duration(optarg)) < 0) {
+				ctl_warnx("--timeout %s: not a duration (such "
+				    "as 90s, 15m, 2h)", optarg);
+				return EX_USAGE;
+			}
+		} else if ((rc = ctl_opt_common(ctl, cmd, ch)) != -1)
+			return rc;
+	}
+	argc -= optind;
+	argv += optind;
+	if ((rc = ctl_bad_operands(cmd, argc, 1, 1)) != 0 ||
+	    (rc = ctl_issue_id(argv[0], &id)) != 0 ||
+	    (rc = ctl_open(ctl)) != 0)
+		return rc;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	start_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	for (;;) {
+		free(state);
+		free(note);
+		if (store_issue_peek(ctl->st, id, &state, &note, &cause) != 0)
+			return ctl_store_fail(ctl, cause);
+		if (strcmp(state, "queued") != 0 &&
+		    strcmp(state, "sending") != 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (timeout >= 0 && now_ms - start_ms >= timeout * 1000) {
+			timed_out = 1;
+			break;
+		}
+		nanosleep(&pause, NULL);
+	}
+	if (ctl->json) {
+		json_init(&j, &b);
+		json_open(&j, NULL, '{');
+		json_int(&j, "id", id);
+		json_str(&j, "state", state);
+		json_str(&j, "note", note);
+		json_bool(&j, "timed_out", timed_out);
+		json_close(&j, '}');
+		ctl_json_print(&b);
+		buf_free(&b);
+	} else if (timed_out)
+		ctl_warnx("issue %lld is still %s after %lld s",
+		    (long long)id, state, timeout);
+	else
+		printf("issue %lld is %s%s%s%s\n", (long long)id, state,
+		    note != NULL ? " (" : "", note != NULL ? note : "",
+		    note != NULL ? ")" : "");
+	rc = timed_out ? EX_TEMPFAIL : strcmp(state, "sent") == 0 ? EX_OK : 1;
+	free(state);
+	free(note);
+	return rc;
+}
+
 /* cancel, pause, resume: one state change each. */
 int
 ctl_issue_state(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,

@@ -119,6 +119,13 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "Show one issue: state, schedule, messages by delivery state, the\n"
 	    "rate over the last minute and the estimated finish.\n\n",
 	    ctl_status },
+	{ NULL, "wait", "ID [--timeout DURATION]",
+	    "Wait until the issue is neither queued nor sending, and print its\n"
+	    "state.  Exits 0 when it was sent, 1 when it was paused or\n"
+	    "cancelled, 75 when DURATION passed first.\n\n"
+	    "  --timeout DURATION  give up after this long (such as 90s, 15m,\n"
+	    "                    2h; default: wait as long as it takes)\n",
+	    ctl_wait },
 	{ NULL, "pause", "ID",
 	    "Pause a queued or sending issue; heraldd stops within a second\n"
 	    "(messages in flight finish).\n\n",

@@ -260,6 +260,7 @@ enum store_stmt {
 	S_ISSUE_RATE,
 	S_ISSUE_SOURCE,
 	S_FILES,
+	S_ISSUE_PEEK,
 	S_ISSUE_STATE,
 	S_ISSUE_SET,
 	S_RETRY,
@@ -391,6 +392,7 @@ static const char *const store_sql[S_NSTMT] = {
 	[S_ISSUE_SOURCE] = "SELECT source FROM issues WHERE id = ?1",
 	[S_FILES] = "SELECT name, mime_type, data FROM issue_files"
 	    " WHERE issue_id = ?1 ORDER BY id",
+	[S_ISSUE_PEEK] = "SELECT state, note FROM issues WHERE id = ?1",
 	[S_ISSUE_STATE] = "SELECT i.state, l.name FROM issues i"
 	    " JOIN lists l ON l.id = i.list_id WHERE i.id = ?1",
 	[S_ISSUE_SET] = "UPDATE issues SET state = ?2, note = ?3,"
@@ -2284,17 +2286,19 @@ store_files_free(struct store_file *f, size_t n)
 }
 
 /*
- * The state of issue id and the name of its list, both allocated;
+ * Two text columns of issue id's row by statement k (the state and the
+ * name of its list, or the state and the note), both allocated;
  * STORE_ENOTFOUND when there is no such issue.
  */
 static int
-store_issue_state(struct store *st, int64_t id, char **state, char **list,
-    char **cause)
+store_issue_pair(struct store *st, enum store_stmt k, int64_t id, char **a,
+    char **b, char **cause)
 {
 	sqlite3_stmt	*s;
 	int		 rc;
 
-	if ((s = store_stmt(st, S_ISSUE_STATE, cause)) == NULL)
+	*a = *b = NULL;
+	if ((s = store_stmt(st, k, cause)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
@@ -2307,10 +2311,25 @@ store_issue_state(struct store *st, int64_t id, char **state, char **list,
 		sqlite3_reset(s);
 		return -1;
 	}
-	*state = col_dup(s, 0);
-	*list = col_dup(s, 1);
+	*a = col_dup(s, 0);
+	*b = col_dup(s, 1);
 	sqlite3_reset(s);
 	return 0;
+}
+
+static int
+store_issue_state(struct store *st, int64_t id, char **state, char **list,
+    char **cause)
+{
+	return store_issue_pair(st, S_ISSUE_STATE, id, state, list, cause);
+}
+
+int
+store_issue_peek(struct store *st, int64_t id, char **state, char **note,
+    char **cause)
+{
+	st->err = STORE_OK;
+	return store_issue_pair(st, S_ISSUE_PEEK, id, state, note, cause);
 }
 
 /* 1 when state is one of the comma-separated states in set. */

@@ -262,6 +262,12 @@ struct store_issue *store_issue_load(struct store *, int64_t id,
 /* Every issue, or those of one list (NULL: all), newest first. */
 struct store_issue *store_issue_all(struct store *, const char *list,
 	    size_t *n, char **cause);
+/*
+ * An issue's state and note (NULL when none), without its counts: cheap
+ * enough to ask many times a second.
+ */
+int	store_issue_peek(struct store *, int64_t id, char **state,
+	    char **note, char **cause);
 void	store_issue_free(struct store_issue *);
 void	store_issue_free_array(struct store_issue *, size_t);
 void	store_files_free(struct store_file *, size_t);
