@@ -23,12 +23,16 @@ start_heraldd
 # connections are set up at start.
 sleep 0.5
 p=$(policies "$HPID")
-case "$p" in
-*SCHED_BATCH*) ;;
-*) fail "heraldd's threads are not SCHED_BATCH: $p" ;;
-esac
-echo "$p" | grep -v SCHED_BATCH | grep -q . &&
-    fail "a heraldd thread is not SCHED_BATCH: $p"
+if chrt --batch 0 true 2>/dev/null; then
+	case "$p" in
+	*SCHED_BATCH*) ;;
+	*) fail "heraldd's threads are not SCHED_BATCH: $p" ;;
+	esac
+	echo "$p" | grep -v SCHED_BATCH | grep -q . &&
+	    fail "a heraldd thread is not SCHED_BATCH: $p"
+else
+	echo "note: this system refuses SCHED_BATCH; policy not checked ($p)"
+fi
 [ "$(ls /proc/"$HPID"/task | wc -l)" -ge 4 ] ||
     fail "expected the loop and 3 connection threads"
 
