@@ -1044,10 +1044,13 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 	}
 	t0 = dispatch_now_us();
 	nsafe = d->nready;
+	/* At most delivery.batch_size per transaction; the rest go next. */
 	ndone = d->nresults;
+	if (ndone > (size_t)d->conf->delivery.batch_size)
+		ndone = (size_t)d->conf->delivery.batch_size;
 	if (store_begin(d->st, &cause) != 0)
 		goto fail;
-	if (d->nresults > 0 && store_results(d->st, d->results, d->nresults,
+	if (ndone > 0 && store_results(d->st, d->results, ndone,
 	    now_ms / 1000, &cause) != 0)
 		goto fail_rollback;
 	if (mailq_record(d->mq, d->st, now_ms / 1000, &cause) != 0 ||
@@ -1067,6 +1070,9 @@ dispatch_exchange(struct dispatch *d, int64_t now_ms)
 	if (d->hold_us > DISPATCH_HOLD_MAX_US)
 		d->hold_us = DISPATCH_HOLD_MAX_US;
 	mailq_committed(d->mq);
+	if (ndone > 0)
+		log_debug("database: %zu result%s recorded", ndone,
+		    ndone == 1 ? "" : "s");
 	for (i = 0; i < ndone; i++) {
 		d->result_jobs[i]->c->refs--;
 		dispatch_job_free(d->result_jobs[i]);
