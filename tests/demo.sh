@@ -68,14 +68,16 @@ echo "queued issue $id"
 echo "==> heraldd sends it"
 "$heraldd" -c "$demo/herald.conf" 2>"$demo/heraldd.log" &
 hpid=$!
+# A second at a time, to notice if heraldd stops; at most a minute.
 state=
 i=0
-while [ $i -lt 600 ]; do
+while [ $i -lt 60 ]; do
+	rc=0
+	ctl wait "$id" --timeout 1s >/dev/null 2>&1 || rc=$?
 	state=$(ctl --json status "$id" |
 	    $PY -c 'import json, sys; print(json.load(sys.stdin)["state"])')
-	[ "$state" = sent ] && break
+	[ $rc -eq 75 ] || break
 	kill -0 "$hpid" 2>/dev/null || break
-	sleep 0.1
 	i=$((i + 1))
 done
 if [ "$state" = sent ] && command -v curl >/dev/null; then
