@@ -666,7 +666,7 @@ char *
 mime_message_id(int64_t issue, int64_t subscriber, const char *domain,
     const unsigned char *key, size_t keylen)
 {
-	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned char	 md[EVP_MAX_MD_SIZE] = { 0 };
 	unsigned int	 mdlen = 0;
 	char		*in, hex[17];
 	int		 i;
